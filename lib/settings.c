@@ -1,0 +1,71 @@
+/*
+ * settings.c: the table of every setting in sluice.conf, for every program.
+ *
+ * One row per setting: name, type, default, range, one line of help. Parsing,
+ * validation, `sluice-admin config show` and `config show -n` all come from
+ * this table. Keys are grouped by the program that reads them; a key's prefix
+ * is its program (none for shared keys). Durations are in milliseconds and
+ * sizes in bytes in the min/max columns.
+ */
+#include "config.h"
+#include "util.h"
+
+#define KiB (1024LL)
+#define MiB (1024LL * 1024)
+#define GiB (1024LL * 1024 * 1024)
+#define SEC (1000LL)
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+
+const struct setting_def settings_table[] = {
+	/* --- shared by every program --- */
+	{"log_level", SETTING_STRING, "info", 0, 0, "lowest level logged: debug, info, warn, error"},
+	{"log_syslog", SETTING_BOOL, "no", 0, 0, "log to syslog (facility mail) instead of stderr"},
+	{"run_user", SETTING_STRING, "", 0, 0,
+	 "user the daemons switch to after binding their sockets (empty: stay as started)"},
+	{"state_dir", SETTING_STRING, "/var/lib/sluice", 0, 0,
+	 "folder for runtime state: sockets, pid files"},
+	{"db_url", SETTING_STRING, "dbname=sluice", 0, 0,
+	 "PostgreSQL connection string (libpq conninfo or URI) used unless a program has its own"},
+	{"db_pool_size", SETTING_INT, "4", 1, 256, "PostgreSQL connections per process at most"},
+	{"db_connect_timeout", SETTING_DURATION, "5s", 1 * SEC, 5 * MIN,
+	 "deadline for connecting to PostgreSQL"},
+	{"db_query_timeout", SETTING_DURATION, "10s", 100, 10 * MIN,
+	 "deadline for one statement (statement_timeout)"},
+	{"db_wait_timeout", SETTING_DURATION, "5s", 10, 5 * MIN,
+	 "how long a caller waits for a free pooled connection before a temporary failure"},
+	{"tls_cert_file", SETTING_STRING, "", 0, 0, "PEM certificate chain for TLS listeners"},
+	{"tls_key_file", SETTING_STRING, "", 0, 0, "PEM private key for TLS listeners"},
+	{"recipient_delimiter", SETTING_STRING, "+", 0, 0,
+	 "characters that separate a local part from its extension (empty: none)"},
+	{"auth_socket", SETTING_STRING, "/var/lib/sluice/auth.sock", 0, 0,
+	 "UNIX socket where sluice-authd answers"},
+	{"mail_root", SETTING_STRING, "/var/lib/sluice/mail", 0, 0,
+	 "root folder of the mail store"},
+	{"trusted_networks", SETTING_STRING, "127.0.0.0/8 ::1/128", 0, 0,
+	 "client networks trusted to relay and to log in without TLS"},
+
+	/* --- sluice-authd --- */
+	{"authd_db_url", SETTING_STRING, "", 0, 0,
+	 "connection string for sluice-authd's role, the only one that reads password hashes"},
+	{"authd_max_connections", SETTING_INT, "256", 1, 65536,
+	 "concurrent client connections at most"},
+	{"authd_hash_workers", SETTING_INT, "2", 1, 64,
+	 "password verifications running at once at most (argon2 needs much memory)"},
+	{"authd_penalty_initial", SETTING_DURATION, "2s", 0, 5 * MIN,
+	 "delay after the first failed login from an IP or for a user"},
+	{"authd_penalty_max", SETTING_DURATION, "15s", 0, 10 * MIN,
+	 "the delay doubles per failure up to this cap"},
+	{"authd_penalty_expire", SETTING_DURATION, "1h", 1 * SEC, 7 * DAY,
+	 "a penalty is forgotten after this long without failures"},
+	{"authd_request_timeout", SETTING_DURATION, "30s", 1 * SEC, 10 * MIN,
+	 "deadline for a client to send a request line"},
+	{"authd_rehash_legacy", SETTING_BOOL, "yes", 0, 0,
+	 "replace a legacy hash by argon2id after a successful login"},
+
+	/* --- sluice-admin --- */
+	{"admin_db_url", SETTING_STRING, "", 0, 0, "connection string for sluice-admin's role"},
+};
+
+const unsigned int settings_count = ARRAY_SIZE(settings_table);
