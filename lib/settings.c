@@ -28,6 +28,9 @@ const struct setting_def settings_table[] = {
 	 "folder for runtime state: sockets, pid files"},
 	{"db_url", SETTING_STRING, "dbname=sluice", 0, 0,
 	 "PostgreSQL connection string (libpq conninfo or URI) used unless a program has its own"},
+	{"db_migrate_url", SETTING_STRING, "", 0, 0,
+	 "connection string of the schema owner, used only by `sluice-admin db migrate` "
+	 "(empty: the admin connection)"},
 	{"db_pool_size", SETTING_INT, "4", 1, 256, "PostgreSQL connections per process at most"},
 	{"db_connect_timeout", SETTING_DURATION, "5s", 1 * SEC, 5 * MIN,
 	 "deadline for connecting to PostgreSQL"},
