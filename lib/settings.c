@@ -49,6 +49,15 @@ const struct setting_def settings_table[] = {
 	{"trusted_networks", SETTING_STRING, "127.0.0.0/8 ::1/128", 0, 0,
 	 "client networks trusted to relay and to log in without TLS"},
 
+	/* --- passwords (lib/password.c): sluice-authd verifies and rehashes, sluice-admin hashes --- */
+	{"password_argon2_opslimit", SETTING_INT, "3", 1, 32,
+	 "argon2id passes (t) of new password hashes; login time grows with it"},
+	{"password_argon2_memlimit", SETTING_SIZE, "64M", 8 * MiB, 1 * GiB,
+	 "argon2id memory (m) of new password hashes; each verification running holds this much"},
+	{"password_default_scheme", SETTING_STRING, "", 0, 0,
+	 "scheme of stored hashes without {SCHEME} prefix that are no crypt string, e.g. "
+	 "PLAIN-MD5 for PostfixAdmin encrypt=md5 (empty: such hashes are invalid)"},
+
 	/* --- sluice-authd --- */
 	{"authd_db_url", SETTING_STRING, "", 0, 0,
 	 "connection string for sluice-authd's role, the only one that reads password hashes"},
@@ -66,6 +75,12 @@ const struct setting_def settings_table[] = {
 	 "deadline for a client to send a request line"},
 	{"authd_rehash_legacy", SETTING_BOOL, "yes", 0, 0,
 	 "replace a legacy hash by argon2id after a successful login"},
+	{"authd_hash_wait_timeout", SETTING_DURATION, "5s", 10, 5 * MIN,
+	 "how long a request waits for a free hash worker before a temporary failure"},
+	{"authd_penalty_table_size", SETTING_INT, "65536", 16, 16777216,
+	 "client IPs and users whose failures are remembered at most (the oldest go first)"},
+	{"authd_socket_mode", SETTING_STRING, "0660", 0, 0,
+	 "permissions (octal) of auth_socket; its group is run_user's, so daemons in it may ask"},
 
 	/* --- sluice-admin --- */
 	{"admin_db_url", SETTING_STRING, "", 0, 0, "connection string for sluice-admin's role"},

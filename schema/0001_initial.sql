@@ -16,7 +16,11 @@ BEGIN
 				  'sluice_sieved', 'sluice_admin']
 	LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-			EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+			BEGIN
+				EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL;  -- another database of this cluster made it just now
+			END;
 		END IF;
 	END LOOP;
 END

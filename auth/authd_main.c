@@ -1,0 +1,144 @@
+/*
+ * authd_main.c: sluice-authd, the only process that reads password hashes.
+ *
+ * Usage: sluice-authd [-c sluice.conf] [-f]. Loads the configuration, binds
+ * auth_socket (mode authd_socket_mode, group of run_user), drops privileges,
+ * and answers docs/auth-protocol.md in one thread per connection until
+ * SIGTERM. It always stays in the foreground (supervisors manage it; -f is
+ * accepted for symmetry) and logs to stderr unless log_syslog is set. Owns
+ * the process-wide objects: the configuration, the PostgreSQL pool (with
+ * authd_db_url, the role allowed to read hashes), the penalty table and the
+ * verifier; sessions only borrow them.
+ */
+#include "auth_penalty.h"
+#include "auth_session.h"
+#include "auth_verify.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "password.h"
+#include "server.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sluice-authd [-c sluice.conf] [-f]\n");
+	exit(64); /* EX_USAGE */
+}
+
+/* authd_socket_mode: octal permissions, at most 0777. */
+static int parse_mode(const char *text, mode_t *mode_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (text[0] < '0' || text[0] > '7')
+		return -1;
+	v = strtoul(text, &end, 8);
+	if (*end != '\0' || v > 0777)
+		return -1;
+	*mode_r = (mode_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL, *error = NULL;
+	struct config *cfg = NULL;
+	struct db_pool_settings db_set;
+	struct db_pool *pool;
+	struct authd authd = {0};
+	struct server *srv = NULL;
+	mode_t socket_mode;
+	int opt, level, rc;
+
+	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'f':
+			break; /* always in the foreground */
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init("sluice-authd", 0, LOG_LEVEL_INFO);
+	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
+		log_fatal(78, "%s", error); /* EX_CONFIG */
+	level = log_level_parse(config_str(cfg, "log_level"));
+	if (level < 0)
+		log_fatal(78, "%s:%u: log_level: unknown level '%s'", config_file(cfg),
+		          config_line(cfg, "log_level"), config_str(cfg, "log_level"));
+	log_init("sluice-authd", config_bool(cfg, "log_syslog"), (enum log_level)level);
+	if (parse_mode(config_str(cfg, "authd_socket_mode"), &socket_mode) < 0)
+		log_fatal(78, "%s:%u: authd_socket_mode: not an octal mode like 0660",
+		          config_file(cfg) != NULL ? config_file(cfg) : "defaults",
+		          config_line(cfg, "authd_socket_mode"));
+	if (config_duration_ms(cfg, "authd_penalty_max") <
+	    config_duration_ms(cfg, "authd_penalty_initial"))
+		log_fatal(78, "%s:%u: authd_penalty_max is below authd_penalty_initial",
+		          config_file(cfg) != NULL ? config_file(cfg) : "defaults",
+		          config_line(cfg, "authd_penalty_max"));
+	if (password_init(cfg, &error) < 0)
+		log_fatal(78, "passwords: %s", error);
+
+	struct server_listener_config listener = {
+	    .name = "auth",
+	    .unix_path = config_str(cfg, "auth_socket"),
+	    .unix_mode = socket_mode,
+	};
+	struct server_config scfg = {
+	    .name = "sluice-authd",
+	    .listeners = &listener,
+	    .listener_count = 1,
+	    .max_connections = (unsigned int)config_int(cfg, "authd_max_connections"),
+	    .read_timeout_ms = (int)config_duration_ms(cfg, "authd_request_timeout"),
+	    .write_timeout_ms = (int)config_duration_ms(cfg, "authd_request_timeout"),
+	    .run_user = config_str(cfg, "run_user"),
+	    .handler = auth_session_run,
+	    .context = &authd,
+	    .quiet = true,
+	};
+	/* Binds the socket and drops root before any thread (the pool's included) runs. */
+	if (server_create(&scfg, &srv, &error) < 0)
+		log_fatal(71, "%s", error); /* EX_OSERR */
+
+	db_pool_settings_from_config(&db_set, cfg, "authd");
+	pool = db_pool_create(&db_set);
+	struct auth_verify_settings vset = {
+	    .hash_workers = (unsigned int)config_int(cfg, "authd_hash_workers"),
+	    .hash_wait_ms = config_duration_ms(cfg, "authd_hash_wait_timeout"),
+	    .rehash_legacy = config_bool(cfg, "authd_rehash_legacy"),
+	};
+	struct auth_penalty_settings pset = {
+	    .initial_ms = config_duration_ms(cfg, "authd_penalty_initial"),
+	    .max_ms = config_duration_ms(cfg, "authd_penalty_max"),
+	    .expire_ms = config_duration_ms(cfg, "authd_penalty_expire"),
+	    .max_entries = (unsigned int)config_int(cfg, "authd_penalty_table_size"),
+	};
+	authd.verify = auth_verify_create(pool, &vset);
+	authd.penalty = auth_penalty_create(&pset);
+	authd.server = srv;
+
+	log_info("ready: protocol version 1, %u hash workers, penalty %lld ms doubling to %lld ms",
+	         vset.hash_workers, (long long)pset.initial_ms, (long long)pset.max_ms);
+	rc = server_run(srv);
+	if (rc < 0)
+		_exit(0); /* threads still hold the shared objects: do not free them */
+	server_destroy(&srv);
+	auth_penalty_destroy(&authd.penalty);
+	auth_verify_destroy(&authd.verify);
+	db_pool_destroy(&pool);
+	config_free(&cfg);
+	return 0;
+}
