@@ -82,8 +82,52 @@ const struct setting_def settings_table[] = {
 	{"authd_socket_mode", SETTING_STRING, "0660", 0, 0,
 	 "permissions (octal) of auth_socket; its group is run_user's, so daemons in it may ask"},
 
+	/* --- Sieve (sluice-lmtpd, sluice-sieved, sluice-sieve) --- */
+	{"sieve_extensions", SETTING_STRING, "", 0, 0,
+	 "Sieve extensions scripts may require, space-separated (empty: every one supported)"},
+	{"sieve_max_script_size", SETTING_SIZE, "1M", 1 * KiB, 64 * MiB,
+	 "largest Sieve script accepted"},
+	{"sieve_max_actions", SETTING_INT, "32", 1, 1000,
+	 "actions one Sieve run may take; more is a runtime error (the message is kept)"},
+	{"sieve_max_redirects", SETTING_INT, "4", 0, 100, "redirect actions one Sieve run may take"},
+	{"sieve_max_cpu_time", SETTING_DURATION, "5s", 100, 5 * MIN,
+	 "wall time one Sieve run may use; more is a runtime error (the message is kept)"},
+	{"sieve_vacation_min_period", SETTING_DURATION, "1d", 0, 365 * DAY,
+	 "shortest vacation response period; shorter :days / :seconds are raised to it"},
+	{"sieve_vacation_max_period", SETTING_DURATION, "0", 0, 3650 * DAY,
+	 "longest vacation response period (0: no limit)"},
+	{"sieve_vacation_default_period", SETTING_DURATION, "7d", 0, 3650 * DAY,
+	 "vacation response period when the script gives none"},
+	{"sieve_spamtest_header", SETTING_STRING, "X-Spam-Score", 0, 0,
+	 "header field the spamtest test reads (empty: spamtest is always \"0\", not tested)"},
+	{"sieve_spamtest_type", SETTING_STRING, "score", 0, 0,
+	 "how to read it: score (a number), strlen (X-Spam-Level: ****) or text"},
+	{"sieve_spamtest_max", SETTING_INT, "10", 1, 1000000,
+	 "score (or length) that means certainly spam"},
+	{"sieve_spamtest_text", SETTING_STRING, "", 0, 0,
+	 "for type text: values meaning spamtest 1, 2, ... (prefixes, space-separated)"},
+	{"sieve_virustest_header", SETTING_STRING, "X-Virus-Score", 0, 0,
+	 "header field the virustest test reads (empty: virustest is always \"0\")"},
+	{"sieve_virustest_type", SETTING_STRING, "score", 0, 0, "score, strlen or text"},
+	{"sieve_virustest_max", SETTING_INT, "5", 1, 1000000,
+	 "score (or length) that means a virus was found"},
+	{"sieve_virustest_text", SETTING_STRING, "", 0, 0,
+	 "for type text: values meaning virustest 1, 2, ... (prefixes, space-separated)"},
+	{"sieve_global_dir", SETTING_STRING, "/etc/sluice/sieve", 0, 0,
+	 "folder of administrator scripts: include :global and the before/after scripts"},
+	{"sieve_before", SETTING_STRING, "", 0, 0,
+	 "global scripts (names in sieve_global_dir) run before each user's script"},
+	{"sieve_after", SETTING_STRING, "", 0, 0,
+	 "global scripts run after the user's script while the message is still kept"},
+
 	/* --- sluice-admin --- */
 	{"admin_db_url", SETTING_STRING, "", 0, 0, "connection string for sluice-admin's role"},
+
+	/* --- sluice-smtpd --- */
+
+	/* --- queue, sluice-qmgr, sluice-sendmail, sluice-queue --- */
+
+	/* --- sluice-lmtpd, the mail store, quotas --- */
 };
 
 const unsigned int settings_count = ARRAY_SIZE(settings_table);
