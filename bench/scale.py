@@ -127,7 +127,8 @@ def main():
     conf = os.path.join(tmp, "sluice.conf")
     sock = os.path.join(tmp, "auth.sock")
     with open(conf, "w") as f:
-        f.write("db_url = %s\nauth_socket = %s\nauthd_penalty_initial = 0\n" % (url, sock))
+        f.write("db_url = %s\nauth_socket = %s\nauthd_penalty_initial = 0\n"
+                "authd_rehash_legacy = no\n" % (url, sock))
     sh([admin, "-c", conf, "db", "migrate"])
     daemon = subprocess.Popen([authd, "-c", conf], stderr=subprocess.DEVNULL)
     try:
