@@ -9,7 +9,9 @@
  * ".." and a recreated address never finds the old mailbox's files.
  * Passwords are read before the transaction (argon2id takes a while) from
  * stdin or a no-echo prompt, and only their hash reaches the database; the
- * admin role can write password_hash but never read it.
+ * admin role can write password_hash but never read it. The mailbox's
+ * usage row and standard folders are made in the same transaction by the
+ * store's sluice_store_mailbox_init(), so it is complete from the start.
  */
 #include "admin.h"
 #include "admin_output.h"
@@ -119,8 +121,9 @@ static const struct db_stmt stmt_mailbox_insert = {
     " SELECT s.id, $1, $2, $3, $4, $5, $6, $7, $8, $9 || s.id"
     " FROM (SELECT nextval(pg_get_serial_sequence('mailboxes', 'id')) AS id) s"
     " RETURNING id, storage_dir"};
-static const struct db_stmt stmt_quota_usage_insert = {
-    "admin_mailbox_quota_usage", "INSERT INTO quota_usage (mailbox_id) VALUES ($1)"};
+/* The store's own setup (schema 0002): usage row, INBOX and the special-use folders. */
+static const struct db_stmt stmt_mailbox_init = {"admin_mailbox_init",
+                                                 "SELECT sluice_store_mailbox_init($1)"};
 
 /* Checks that need no lock, made before asking for a password. */
 static int precheck_add(struct admin_ctx *ctx, const struct mail_address *addr, const char *full)
@@ -266,7 +269,7 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 	json_obj_finish(&details);
 	PQclear(res);
 	const char *p1[1] = {admin_i64(b[3], id)};
-	if ((rc = admin_exec(ctx, &stmt_quota_usage_insert, 1, p1, NULL)) == 0 &&
+	if ((rc = admin_exec(ctx, &stmt_mailbox_init, 1, p1, NULL)) == 0 &&
 	    (rc = admin_audit(ctx, "mailbox.add", full, sbuf_str(&details.buf))) == 0 &&
 	    (rc = admin_alias_id(ctx, d.id, addr.local, &alias_id)) == 0 &&
 	    (rc = admin_commit(ctx)) == 0) {
@@ -516,6 +519,8 @@ static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 	pointing = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	PQclear(res);
 	admin_format_size(bytes, 0, used, sizeof(used));
+	if (strspn(used, "0123456789") == strlen(used))
+		strncat(used, " bytes", sizeof(used) - strlen(used) - 1);
 	if (!yes) {
 		rc =
 		    admin_error(EX_USAGE,

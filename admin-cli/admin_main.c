@@ -341,7 +341,16 @@ int main(int argc, char **argv)
 	/* Library log lines (connection retries) only with -v: errors are ours to print. */
 	log_init(PROGNAME, 0, LOG_LEVEL_ERROR);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:c:vhV", longopts, NULL)) != -1) {
+	for (;;) {
+		int longindex = -1;
+
+		c = getopt_long(argc, argv, "+:c:vhV", longopts, &longindex);
+		if (c == -1)
+			break;
+		if (c != '?' && c != ':' && longindex >= 0 &&
+		    !exact_long_option(argv, &longopts[longindex]))
+			return admin_error(EX_USAGE, "unknown option '%s' (see '%s --help')",
+			                   option_token(argv, &longopts[longindex]), PROGNAME);
 		switch (c) {
 		case 'c':
 			ctx.conf_path = optarg;

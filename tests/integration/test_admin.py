@@ -11,7 +11,9 @@ every table as it was.
 """
 import json
 import os
+import pty
 import pwd
+import select
 import subprocess
 import tempfile
 import time
@@ -133,6 +135,9 @@ def test_new_user_walkthrough():
     assert bob["used_bytes"] == 0 and bob["active"] is True, bob
     assert bob["storage_dir"].startswith("example.org/bob."), bob
     assert not any("password" in k or "hash" in k for k in bob), bob
+    # The store's folders exist from the start.
+    folders = env.sql("SELECT string_agg(name, ' ' ORDER BY name) FROM folders")
+    assert folders == "Archive Drafts INBOX Junk Sent Trash", folders
     # The stored hash is argon2id; only the superuser can see it.
     h = env.sql("SELECT password_hash FROM mailboxes WHERE local_part = 'bob'")
     assert h.startswith("{ARGON2ID}$argon2id$"), h
@@ -307,6 +312,51 @@ def test_edit_and_passwd():
     assert env.sql("SELECT count(*) FROM alias_destinations") == "0"
 
 
+def pty_session(env, args, answers):
+    """Run sluice-admin on a terminal, answer its prompts; (exit code, all it wrote)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(ADMIN, [ADMIN, "-c", env.conf] + args)
+    out = b""
+
+    def read_until(want, timeout=30):
+        nonlocal out
+        start, end = len(out), time.monotonic() + timeout
+        while want not in out[start:] and time.monotonic() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    data = os.read(fd, 1024)
+                except OSError:
+                    return
+                if not data:
+                    return
+                out += data
+
+    for answer in answers:
+        read_until(b": ")
+        os.write(fd, answer)
+    read_until(b"\x00", 30)  # to the end
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode()
+
+
+def test_password_prompt():
+    env = Env()
+    env.ok("domain", "add", "example.org")
+    rc, out = pty_session(env, ["mailbox", "add", "tty@example.org"], [b"Pass-1\n", b"Pass-1\n"])
+    assert rc == 0 and "New password for tty@example.org: " in out, out
+    assert "Repeat the new password" in out and "Pass-1" not in out, out
+    h1 = env.sql("SELECT password_hash FROM mailboxes")
+    assert h1.startswith("{ARGON2ID}$argon2id$"), h1
+    rc, out = pty_session(env, ["mailbox", "passwd", "tty@example.org"], [b"one\n", b"two\n"])
+    assert rc == EX_DATAERR and "the two passwords differ" in out and "one" not in out, out
+    assert env.sql("SELECT password_hash FROM mailboxes") == h1
+    rc, out = pty_session(env, ["mailbox", "passwd", "tty@example.org"], [b"Pass-2\n", b"Pass-2\n"])
+    assert rc == 0 and "changed the password" in out, out
+    assert env.sql("SELECT password_hash FROM mailboxes") != h1
+
+
 def test_limits():
     env = Env()
     env.ok("domain", "add", "example.org", "--max-mailboxes", "2", "--max-aliases", "1",
@@ -403,11 +453,21 @@ def test_delete_needs_yes():
     # The kept copy went with the mailbox; the forward stays.
     assert env.json("alias", "show", "bob@example.org")["destinations"] == ["x@remote.example"]
     assert env.sql("SELECT count(*) FROM quota_usage") == "1"
+    # carl has mail: the index rows go with the domain, the files stay.
+    env.sql("INSERT INTO messages (folder_id, uid, modseq, blob, size, internal_date)"
+            " SELECT f.id, 1, 2, 'b1', 1234, now() FROM folders f JOIN mailboxes m"
+            " ON m.id = f.mailbox_id WHERE m.local_part = 'carl' AND f.name = 'INBOX'")
+    env.sql("INSERT INTO expunged_messages SELECT id, 7, 3 FROM folders")
+    env.sql("UPDATE quota_usage SET messages = 1, bytes = 1234")
+    line = env.fail(EX_USAGE, "--yes", "mailbox", "delete", "carl@example.org")
+    assert "holds 1 messages (1.2K)" in line, line
     line = env.fail(EX_USAGE, "--yes", "domain", "delete", "example.org")
     assert "1 mailboxes, 2 aliases and 1 alias domains" in line, line
     assert os.path.join(env.mail_root, "example.org") in line and "on disk" in line, line
     env.ok("domain", "delete", "example.org", "-y")
     assert env.counts().split("|")[:6] == ["0"] * 6, env.counts()
+    assert env.sql("SELECT (SELECT count(*) FROM folders) + (SELECT count(*) FROM messages)"
+                   " + (SELECT count(*) FROM expunged_messages)") == "0"
     last = env.audit()[-1]
     assert last["action"] == "domain.delete" and last["details"]["mailboxes"] == 1, last
 
@@ -561,7 +621,8 @@ def test_help_everywhere():
 
 if __name__ == "__main__":
     run([test_migrate_and_status, test_new_user_walkthrough, test_json_everywhere,
-         test_invalid_input, test_duplicates_and_missing, test_edit_and_passwd, test_limits,
+         test_invalid_input, test_duplicates_and_missing, test_edit_and_passwd,
+         test_password_prompt, test_limits,
          test_concurrent_adds_respect_the_limit, test_alias_loops, test_delete_needs_yes,
          test_storage_dir_is_safe, test_lists_page_through_everything, test_quota_show,
          test_config_show, test_database_down, test_permissions_and_schema,
