@@ -91,6 +91,15 @@ static uint64_t password_key(const struct auth_penalty *p, const char *user, con
 	return v;
 }
 
+void auth_penalty_set_timing(struct auth_penalty *p, const struct auth_penalty_settings *set)
+{
+	pthread_mutex_lock(&p->lock);
+	p->set.initial_ms = set->initial_ms;
+	p->set.max_ms = set->max_ms;
+	p->set.expire_ms = set->expire_ms;
+	pthread_mutex_unlock(&p->lock);
+}
+
 struct auth_penalty *auth_penalty_create(const struct auth_penalty_settings *set)
 {
 	struct auth_penalty *p = xcalloc(1, sizeof(*p));

@@ -31,6 +31,8 @@ struct auth_penalty;
 
 struct auth_penalty *auth_penalty_create(const struct auth_penalty_settings *set);
 void auth_penalty_destroy(struct auth_penalty **penalty);
+/* Change the delays and expiry (SIGHUP); the table size stays as created. */
+void auth_penalty_set_timing(struct auth_penalty *penalty, const struct auth_penalty_settings *set);
 
 /*
  * The monotonic time (ms) before which a request from ip (canonical text, ""

@@ -12,6 +12,7 @@ struct authd {
 	struct auth_penalty *penalty; /* thread-safe */
 	struct auth_verify *verify;   /* thread-safe */
 	struct server *server;
+	const char *config_path; /* re-read on SIGHUP */
 };
 
 /* The server handler: conn->context is the struct authd. */

@@ -47,6 +47,76 @@ static int parse_mode(const char *text, mode_t *mode_r)
 	return 0;
 }
 
+/* "file:line: name" of a setting, for error messages (errorf's buffer). */
+static const char *where(const struct config *cfg, const char *name)
+{
+	return errorf("%s:%u: %s", config_file(cfg) != NULL ? config_file(cfg) : "defaults",
+	              config_line(cfg, name), name);
+}
+
+/* Checks beyond the settings table's ranges; the socket mode is parsed here too. */
+static int check_config(const struct config *cfg, mode_t *socket_mode_r, const char **error_r)
+{
+	if (log_level_parse(config_str(cfg, "log_level")) < 0) {
+		*error_r = errorf("%s: unknown level '%s'", where(cfg, "log_level"),
+		                  config_str(cfg, "log_level"));
+		return -1;
+	}
+	if (parse_mode(config_str(cfg, "authd_socket_mode"), socket_mode_r) < 0) {
+		*error_r = errorf("%s: not an octal mode like 0660", where(cfg, "authd_socket_mode"));
+		return -1;
+	}
+	if (config_duration_ms(cfg, "authd_penalty_max") <
+	    config_duration_ms(cfg, "authd_penalty_initial")) {
+		*error_r = errorf("%s is below authd_penalty_initial", where(cfg, "authd_penalty_max"));
+		return -1;
+	}
+	return 0;
+}
+
+static void apply_logging(const struct config *cfg)
+{
+	log_init("sluice-authd", config_bool(cfg, "log_syslog"),
+	         (enum log_level)log_level_parse(config_str(cfg, "log_level")));
+}
+
+static void penalty_settings(const struct config *cfg, struct auth_penalty_settings *pset)
+{
+	pset->initial_ms = config_duration_ms(cfg, "authd_penalty_initial");
+	pset->max_ms = config_duration_ms(cfg, "authd_penalty_max");
+	pset->expire_ms = config_duration_ms(cfg, "authd_penalty_expire");
+	pset->max_entries = (unsigned int)config_int(cfg, "authd_penalty_table_size");
+}
+
+/*
+ * SIGHUP, in the main thread: re-read sluice.conf and apply what can change
+ * live (log level and destination, penalty delays). A bad file keeps the
+ * running settings. The socket, the database and the worker count need a
+ * restart.
+ */
+static void authd_reload(struct server *srv, void *context)
+{
+	struct authd *authd = context;
+	struct auth_penalty_settings pset;
+	struct config *cfg = NULL;
+	const char *error = NULL;
+	mode_t mode;
+
+	(void)srv;
+	if (config_load(authd->config_path, 0, &cfg, &error) < 0 ||
+	    check_config(cfg, &mode, &error) < 0) {
+		log_error("reload: %s; keeping the running settings", error);
+		config_free(&cfg);
+		return;
+	}
+	apply_logging(cfg);
+	penalty_settings(cfg, &pset);
+	auth_penalty_set_timing(authd->penalty, &pset);
+	log_info("reloaded %s: penalty %lld ms doubling to %lld ms", authd->config_path,
+	         (long long)pset.initial_ms, (long long)pset.max_ms);
+	config_free(&cfg);
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *error = NULL;
@@ -56,7 +126,7 @@ int main(int argc, char **argv)
 	struct authd authd = {0};
 	struct server *srv = NULL;
 	mode_t socket_mode;
-	int opt, level, rc;
+	int opt, rc;
 
 	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
 		switch (opt) {
@@ -75,20 +145,9 @@ int main(int argc, char **argv)
 	log_init("sluice-authd", 0, LOG_LEVEL_INFO);
 	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
 		log_fatal(78, "%s", error); /* EX_CONFIG */
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s:%u: log_level: unknown level '%s'", config_file(cfg),
-		          config_line(cfg, "log_level"), config_str(cfg, "log_level"));
-	log_init("sluice-authd", config_bool(cfg, "log_syslog"), (enum log_level)level);
-	if (parse_mode(config_str(cfg, "authd_socket_mode"), &socket_mode) < 0)
-		log_fatal(78, "%s:%u: authd_socket_mode: not an octal mode like 0660",
-		          config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-		          config_line(cfg, "authd_socket_mode"));
-	if (config_duration_ms(cfg, "authd_penalty_max") <
-	    config_duration_ms(cfg, "authd_penalty_initial"))
-		log_fatal(78, "%s:%u: authd_penalty_max is below authd_penalty_initial",
-		          config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-		          config_line(cfg, "authd_penalty_max"));
+	if (check_config(cfg, &socket_mode, &error) < 0)
+		log_fatal(78, "%s", error); /* EX_CONFIG */
+	apply_logging(cfg);
 	if (password_init(cfg, &error) < 0)
 		log_fatal(78, "passwords: %s", error);
 
@@ -106,6 +165,7 @@ int main(int argc, char **argv)
 	    .write_timeout_ms = (int)config_duration_ms(cfg, "authd_request_timeout"),
 	    .run_user = config_str(cfg, "run_user"),
 	    .handler = auth_session_run,
+	    .reload = authd_reload,
 	    .context = &authd,
 	    .quiet = true,
 	};
@@ -120,15 +180,12 @@ int main(int argc, char **argv)
 	    .hash_wait_ms = config_duration_ms(cfg, "authd_hash_wait_timeout"),
 	    .rehash_legacy = config_bool(cfg, "authd_rehash_legacy"),
 	};
-	struct auth_penalty_settings pset = {
-	    .initial_ms = config_duration_ms(cfg, "authd_penalty_initial"),
-	    .max_ms = config_duration_ms(cfg, "authd_penalty_max"),
-	    .expire_ms = config_duration_ms(cfg, "authd_penalty_expire"),
-	    .max_entries = (unsigned int)config_int(cfg, "authd_penalty_table_size"),
-	};
+	struct auth_penalty_settings pset;
+	penalty_settings(cfg, &pset);
 	authd.verify = auth_verify_create(pool, &vset);
 	authd.penalty = auth_penalty_create(&pset);
 	authd.server = srv;
+	authd.config_path = config_path(conf_path);
 
 	log_info("ready: protocol version 1, %u hash workers, penalty %lld ms doubling to %lld ms",
 	         vset.hash_workers, (long long)pset.initial_ms, (long long)pset.max_ms);

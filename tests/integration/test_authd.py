@@ -544,6 +544,40 @@ def test_default_penalty():
     assert d.wait(10) == 0
 
 
+def test_sighup_reload():
+    # SIGHUP re-reads sluice.conf: new penalty delays apply without a restart;
+    # a broken file is refused and the running settings stay.
+    d = W.start_authd("reload", authd_penalty_initial="100ms", authd_penalty_max="100ms")
+    conf = os.path.join(W.tmp, "reload.conf")
+    c = Client(d.sock)
+    c.auth("bob@example.test", "reload-guess-1", ip="198.51.100.70")
+    _, t = c.auth("bob@example.test", "reload-guess-2", ip="198.51.100.71")
+    assert t < 1.0, t
+    text = open(conf).read().replace("authd_penalty_initial = 100ms", "authd_penalty_initial = 1500ms")
+    text = text.replace("authd_penalty_max = 100ms", "authd_penalty_max = 1500ms")
+    with open(conf, "w") as f:
+        f.write(text)
+    d.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reloaded" not in open(d.log).read():
+        assert time.monotonic() < deadline, open(d.log).read()
+        time.sleep(0.05)
+    c.auth("carol@example.test", "reload-guess-3", ip="198.51.100.72")
+    fields, t = c.auth("carol@example.test", "reload-guess-4", ip="198.51.100.72")
+    assert fields == ["FAIL"] and t >= 1.4, (fields, t)
+    with open(conf, "a") as f:
+        f.write("no_such_setting = 1\n")
+    d.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "keeping the running settings" not in open(d.log).read():
+        assert time.monotonic() < deadline, open(d.log).read()
+        time.sleep(0.05)
+    assert d.poll() is None
+    c.close()
+    d.send_signal(signal.SIGTERM)
+    assert d.wait(10) == 0
+
+
 def test_lookup_uses_indexes():
     # With thousands of domains the lookup must stay two index probes: PostgreSQL's
     # auto_explain logs the plan of every statement sluice-authd runs.
@@ -648,6 +682,7 @@ if __name__ == "__main__":
              test_user_penalty_across_ips_and_protocols, test_legacy_hash_upgraded,
              test_protocol_errors, test_many_requests_on_one_connection_and_many_connections,
              test_auth_client_library, test_hash_workers_bounded, test_default_penalty,
+             test_sighup_reload,
              test_lookup_uses_indexes, test_postgres_outage,
              test_log_is_fail2ban_ready_and_holds_no_password, test_sigterm])
     finally:
