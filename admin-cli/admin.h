@@ -61,6 +61,12 @@ extern const struct admin_cmd admin_alias_domain_cmds[];
 extern const struct admin_cmd admin_quota_cmds[];
 extern const struct admin_cmd admin_db_cmds[];
 extern const struct admin_cmd admin_config_cmds[];
+extern const struct admin_cmd admin_store_cmds[];
+extern const struct admin_cmd admin_sieve_cmds[];
+extern const struct admin_cmd admin_vacation_cmds[];
+
+/* admin_sieve.c: the id of the mailbox `text` names (EX_NOUSER when none); full gets its address. */
+int admin_sieve_mailbox(struct admin_ctx *ctx, const char *text, char *full, int64_t *id_r);
 
 /* admin_mailbox_list.c: `mailbox list` and `mailbox show`, in admin_mailbox_cmds. */
 int admin_mailbox_list(struct admin_ctx *ctx, int argc, char **argv);

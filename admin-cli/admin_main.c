@@ -23,7 +23,8 @@
 
 static const struct admin_cmd *const cmd_tables[] = {
     admin_domain_cmds, admin_mailbox_cmds, admin_alias_cmds,  admin_alias_domain_cmds,
-    admin_quota_cmds,  admin_db_cmds,      admin_config_cmds,
+    admin_quota_cmds,  admin_db_cmds,      admin_config_cmds, admin_store_cmds,
+    admin_sieve_cmds,  admin_vacation_cmds,
 };
 
 static const char global_usage[] =

@@ -3,8 +3,8 @@
 # unprivileged `sluice` user, and finds PostgreSQL's server binaries.
 
 SLUICE_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libpq-dev libssl-dev libsodium-dev
- libsasl2-dev libsasl2-modules check libidn2-dev libcrypt-dev postgresql-15 postgresql-client-15
- openssl python3 swaks whois dovecot-core procps util-linux"
+ libsasl2-dev libsasl2-modules check libidn2-dev libcrypt-dev zlib1g-dev postgresql-15 postgresql-client-15
+ openssl python3 swaks whois dovecot-core procps util-linux sieve-connect isync mutt tmux curl"
 
 # Install what is missing (quietly, only when something is missing).
 sluice_install_packages() {

@@ -16,11 +16,11 @@
 
 struct header_parser {
 	struct message_limits limits;
-	struct sbuf buf;      /* pending input; bytes before `start` are consumed */
+	struct sbuf buf; /* pending input; bytes before `start` are consumed */
 	size_t start;
-	size_t scan;          /* bytes after start known to hold no field end */
-	size_t consumed;      /* header bytes consumed so far */
-	size_t header_size;   /* after END */
+	size_t scan;        /* bytes after start known to hold no field end */
+	size_t consumed;    /* header bytes consumed so far */
+	size_t header_size; /* after END */
 	unsigned int fields;
 	int finished, ended;
 };
@@ -147,8 +147,7 @@ static size_t line_end_len(const char *text, size_t len)
 	return 0;
 }
 
-int header_parser_next(struct header_parser *p, struct message_field *field_r,
-		       const char **error_r)
+int header_parser_next(struct header_parser *p, struct message_field *field_r, const char **error_r)
 {
 	memset(field_r, 0, sizeof(*field_r));
 	for (;;) {
@@ -248,7 +247,7 @@ static void header_append(struct message_header *hdr, struct message_field *fiel
 }
 
 int message_header_parse(const void *data, size_t len, const struct message_limits *limits,
-			 struct message_header *hdr, size_t *size_r, const char **error_r)
+                         struct message_header *hdr, size_t *size_r, const char **error_r)
 {
 	struct message_limits defaults;
 	struct header_parser p;
@@ -287,8 +286,8 @@ size_t message_header_count(const struct message_header *hdr, const char *name)
 	return n;
 }
 
-const struct message_field *message_header_get(const struct message_header *hdr,
-					       const char *name, size_t nth)
+const struct message_field *message_header_get(const struct message_header *hdr, const char *name,
+                                               size_t nth)
 {
 	size_t i;
 
@@ -301,26 +300,39 @@ const struct message_field *message_header_get(const struct message_header *hdr,
 }
 
 void message_header_insert(struct message_header *hdr, size_t pos, const char *name,
-			   const char *value, size_t value_len)
+                           const char *value, size_t value_len)
 {
 	struct message_field field;
 	struct sbuf raw = {0};
-	size_t i;
+	size_t i, line;
 
 	if (pos > hdr->count)
 		pos = hdr->count;
-	/* Raw form: a space after the colon; bare line ends become CRLF + space. */
+	/*
+	 * Raw form: a space after the colon; bare line ends become CRLF + space;
+	 * long values are folded before white space (RFC 5322 2.2.3: lines
+	 * SHOULD stay within 78 characters).
+	 */
 	sbuf_append_str(&raw, " ");
+	line = strlen(name) + 2;
 	for (i = 0; i < value_len; i++) {
 		if (value[i] == '\r')
 			continue;
 		if (value[i] == '\n') {
 			sbuf_append_str(&raw, "\r\n");
-			if (i + 1 < value_len && !is_wsp(value[i + 1]))
+			line = 0;
+			if (i + 1 < value_len && !is_wsp(value[i + 1])) {
 				sbuf_append_str(&raw, " ");
+				line = 1;
+			}
 			continue;
 		}
+		if (is_wsp(value[i]) && line >= 72 && i + 1 < value_len) {
+			sbuf_append_str(&raw, "\r\n");
+			line = 0;
+		}
 		sbuf_append(&raw, &value[i], 1);
+		line++;
 	}
 	memset(&field, 0, sizeof(field));
 	field.name = xstrdup(name);
@@ -330,7 +342,7 @@ void message_header_insert(struct message_header *hdr, size_t pos, const char *n
 	field.value = unfold(field.raw, field.raw_len, &field.value_len);
 	header_append(hdr, &field);
 	memmove(&hdr->fields[pos + 1], &hdr->fields[pos],
-		(hdr->count - 1 - pos) * sizeof(*hdr->fields));
+	        (hdr->count - 1 - pos) * sizeof(*hdr->fields));
 	hdr->fields[pos] = field;
 }
 
@@ -340,7 +352,7 @@ void message_header_remove(struct message_header *hdr, size_t pos)
 		return;
 	message_field_clear(&hdr->fields[pos]);
 	memmove(&hdr->fields[pos], &hdr->fields[pos + 1],
-		(hdr->count - pos - 1) * sizeof(*hdr->fields));
+	        (hdr->count - pos - 1) * sizeof(*hdr->fields));
 	hdr->count--;
 }
 
@@ -395,7 +407,7 @@ void message_header_write(const struct message_header *hdr, struct sbuf *out)
 }
 
 int message_parse(const void *data, size_t size, const struct message_limits *limits,
-		  struct message **msg_r, const char **error_r)
+                  struct message **msg_r, const char **error_r)
 {
 	struct message *msg = xcalloc(1, sizeof(*msg));
 
@@ -405,7 +417,7 @@ int message_parse(const void *data, size_t size, const struct message_limits *li
 	msg->data[size] = '\0';
 	msg->size = size;
 	if (message_header_parse(msg->data, size, limits, &msg->header, &msg->body_offset,
-				 error_r) < 0) {
+	                         error_r) < 0) {
 		message_free(&msg);
 		return -1;
 	}

@@ -18,10 +18,10 @@
 #include "util.h"
 
 struct message_limits {
-	size_t max_header_size;   /* bytes in one header block (message or MIME part) */
-	unsigned int max_fields;  /* fields in one header block; more are dropped */
-	unsigned int max_mime_depth;  /* nesting of multiparts and message/rfc822 */
-	unsigned int max_mime_parts;  /* MIME parts in one message */
+	size_t max_header_size;        /* bytes in one header block (message or MIME part) */
+	unsigned int max_fields;       /* fields in one header block; more are dropped */
+	unsigned int max_mime_depth;   /* nesting of multiparts and message/rfc822 */
+	unsigned int max_mime_parts;   /* MIME parts in one message */
 	unsigned int max_boundary_len; /* RFC 2046 5.1.1 allows 70; longer is not multipart */
 };
 
@@ -29,11 +29,11 @@ struct message_limits {
 void message_limits_default(struct message_limits *limits);
 
 struct message_field {
-	char *name;      /* as written, NUL-terminated */
+	char *name; /* as written, NUL-terminated */
 	size_t name_len;
-	char *value;     /* unfolded, leading and trailing white space removed, raw octets */
+	char *value; /* unfolded, leading and trailing white space removed, raw octets */
 	size_t value_len;
-	char *raw;       /* the folded text after the colon, without the final line end */
+	char *raw; /* the folded text after the colon, without the final line end */
 	size_t raw_len;
 };
 
@@ -58,7 +58,7 @@ void header_parser_feed(struct header_parser *p, const void *data, size_t len);
 void header_parser_finish(struct header_parser *p);
 /* The next field, or MORE / END / ERROR. */
 int header_parser_next(struct header_parser *p, struct message_field *field_r,
-		       const char **error_r);
+                       const char **error_r);
 /* After END: bytes of the header block including the blank line. */
 size_t header_parser_header_size(const struct header_parser *p);
 /* After END: input fed beyond the header block (the start of the body). */
@@ -67,7 +67,7 @@ void header_parser_free(struct header_parser **p);
 
 /* Parse a whole header block from a buffer. *size_r: bytes of the block. */
 int message_header_parse(const void *data, size_t len, const struct message_limits *limits,
-			 struct message_header *hdr, size_t *size_r, const char **error_r);
+                         struct message_header *hdr, size_t *size_r, const char **error_r);
 
 void message_field_clear(struct message_field *field);
 /* RFC 5322 3.6.8: field-name = 1*ftext, printable US-ASCII except ':'. */
@@ -76,11 +76,11 @@ int message_field_name_valid(const char *name, size_t len);
 /* Fields named `name` (case-insensitive). */
 size_t message_header_count(const struct message_header *hdr, const char *name);
 /* The nth (0-based) field named `name`, or NULL. */
-const struct message_field *message_header_get(const struct message_header *hdr,
-					       const char *name, size_t nth);
+const struct message_field *message_header_get(const struct message_header *hdr, const char *name,
+                                               size_t nth);
 /* Insert a field at position pos (0 = first, hdr->count = last). value may hold CR LF. */
 void message_header_insert(struct message_header *hdr, size_t pos, const char *name,
-			   const char *value, size_t value_len);
+                           const char *value, size_t value_len);
 void message_header_remove(struct message_header *hdr, size_t pos);
 void message_header_copy(struct message_header *dst, const struct message_header *src);
 void message_header_clear(struct message_header *hdr);
@@ -88,15 +88,15 @@ void message_header_clear(struct message_header *hdr);
 void message_header_write(const struct message_header *hdr, struct sbuf *out);
 
 struct message {
-	char *data;          /* the whole message as given, NUL-terminated */
+	char *data; /* the whole message as given, NUL-terminated */
 	size_t size;
 	struct message_header header;
-	size_t body_offset;  /* where the body starts in data */
+	size_t body_offset; /* where the body starts in data */
 };
 
 /* Parse a message held in memory (copied). Fails only when a limit is exceeded. */
 int message_parse(const void *data, size_t size, const struct message_limits *limits,
-		  struct message **msg_r, const char **error_r);
+                  struct message **msg_r, const char **error_r);
 void message_free(struct message **msg);
 /* The body: the bytes after the header block. */
 const char *message_body(const struct message *msg, size_t *len_r);

@@ -76,8 +76,7 @@ struct raw_param {
 };
 
 /* RFC 2231 3-4: join name*0, name*1* ... and decode extended values. */
-static void add_param(struct mime_content_type *ct, struct raw_param *raw, size_t nraw,
-		      size_t idx)
+static void add_param(struct mime_content_type *ct, struct raw_param *raw, size_t nraw, size_t idx)
 {
 	struct sbuf joined = {0};
 	char *charset = NULL;
@@ -104,7 +103,8 @@ static void add_param(struct mime_content_type *ct, struct raw_param *raw, size_
 		v = r->value;
 		if (r->extended) {
 			if (!any_extended && (section <= 0)) {
-				const char *q1 = strchr(v, '\''), *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+				const char *q1 = strchr(v, '\''),
+				           *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
 				if (q1 != NULL && q2 != NULL) {
 					charset = xstrndup(v, (size_t)(q1 - v));
 					v = q2 + 1;
@@ -131,7 +131,7 @@ static void add_param(struct mime_content_type *ct, struct raw_param *raw, size_
 	if (any_extended) {
 		struct sbuf conv = {0};
 		mime_charset_to_utf8(charset != NULL && *charset != '\0' ? charset : NULL,
-				     sbuf_str(&joined), joined.len, &conv);
+		                     sbuf_str(&joined), joined.len, &conv);
 		ct->params[ct->nparams].value = xstrdup(sbuf_str(&conv));
 		sbuf_free(&conv);
 	} else {
@@ -406,7 +406,8 @@ void mime_qp_decode(const char *in, size_t len, struct sbuf *out)
 {
 	size_t i = 0;
 
-	/* Line by line: RFC 2045 6.7 (3) drops trailing white space, '=' at the end is a soft break. */
+	/* Line by line: RFC 2045 6.7 (3) drops trailing white space, '=' at the end is a soft
+	 * break. */
 	while (i < len) {
 		size_t eol = i, end, le_start, j;
 		int has_lf, soft = 0;
@@ -425,7 +426,8 @@ void mime_qp_decode(const char *in, size_t len, struct sbuf *out)
 				sbuf_append(out, &in[j], 1);
 			} else if (j + 1 == end) {
 				soft = 1;
-			} else if (j + 2 < end && hexval(in[j + 1]) >= 0 && hexval(in[j + 2]) >= 0) {
+			} else if (j + 2 < end && hexval(in[j + 1]) >= 0 &&
+			           hexval(in[j + 2]) >= 0) {
 				char c = (char)(hexval(in[j + 1]) * 16 + hexval(in[j + 2]));
 				sbuf_append(out, &c, 1);
 				j += 2;
@@ -490,7 +492,7 @@ static size_t encoded_word(const char *s, size_t len, struct sbuf *out)
 			if (s[i] == '_') {
 				sbuf_append(&raw, " ", 1);
 			} else if (s[i] == '=' && i + 2 < text_end && hexval(s[i + 1]) >= 0 &&
-				   hexval(s[i + 2]) >= 0) {
+			           hexval(s[i + 2]) >= 0) {
 				char c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 				sbuf_append(&raw, &c, 1);
 				i += 2;
@@ -515,7 +517,8 @@ void mime_header_decode(const char *value, size_t len, struct sbuf *out)
 			struct sbuf word = {0};
 			n = encoded_word(value + i, len - i, &word);
 			if (n > 0) {
-				/* White space between two encoded-words is dropped (RFC 2047 6.2). */
+				/* White space between two encoded-words is dropped (RFC 2047 6.2).
+				 */
 				if (after_word)
 					run = i;
 				mime_utf8_sanitize(value + run, i - run, out);
@@ -544,7 +547,7 @@ struct mime_ctx {
 };
 
 static const char *find_delimiter(const char *data, size_t from, size_t end, const char *b,
-				  size_t blen, size_t *line_end_r, int *close_r)
+                                  size_t blen, size_t *line_end_r, int *close_r)
 {
 	size_t i = from;
 
@@ -588,7 +591,7 @@ static size_t before_delimiter(const char *data, size_t start, size_t pos)
 }
 
 static struct mime_part *parse_part(struct mime_ctx *ctx, size_t start, size_t end,
-				    unsigned int depth, int digest_child);
+                                    unsigned int depth, int digest_child);
 
 static void split_multipart(struct mime_ctx *ctx, struct mime_part *part, const char *boundary)
 {
@@ -633,7 +636,7 @@ static void split_multipart(struct mime_ctx *ctx, struct mime_part *part, const 
 }
 
 static struct mime_part *parse_part(struct mime_ctx *ctx, size_t start, size_t end,
-				    unsigned int depth, int digest_child)
+                                    unsigned int depth, int digest_child)
 {
 	struct mime_part *part = xcalloc(1, sizeof(*part));
 	const struct message_field *f;
@@ -643,8 +646,8 @@ static struct mime_part *parse_part(struct mime_ctx *ctx, size_t start, size_t e
 	ctx->nparts++;
 	part->depth = depth;
 	part->offset = start;
-	if (message_header_parse(ctx->data + start, end - start, ctx->limits, &part->header,
-				 &hsize, &ctx->error) < 0) {
+	if (message_header_parse(ctx->data + start, end - start, ctx->limits, &part->header, &hsize,
+	                         &ctx->error) < 0) {
 		free(part);
 		return NULL;
 	}
@@ -667,10 +670,10 @@ static struct mime_part *parse_part(struct mime_ctx *ctx, size_t start, size_t e
 		    strlen(boundary) <= ctx->limits->max_boundary_len)
 			split_multipart(ctx, part, boundary);
 	} else if (strcmp(part->ct.type, "message") == 0 &&
-		   strcmp(part->ct.subtype, "rfc822") == 0 &&
-		   (part->encoding == NULL || strcmp(part->encoding, "7bit") == 0 ||
-		    strcmp(part->encoding, "8bit") == 0 || strcmp(part->encoding, "binary") == 0) &&
-		   ctx->nparts < ctx->limits->max_mime_parts) {
+	           strcmp(part->ct.subtype, "rfc822") == 0 &&
+	           (part->encoding == NULL || strcmp(part->encoding, "7bit") == 0 ||
+	            strcmp(part->encoding, "8bit") == 0 || strcmp(part->encoding, "binary") == 0) &&
+	           ctx->nparts < ctx->limits->max_mime_parts) {
 		part->children = parse_part(ctx, part->body_offset, end, depth + 1, 0);
 		if (part->children != NULL)
 			part->children->parent = part;
@@ -683,7 +686,7 @@ static struct mime_part *parse_part(struct mime_ctx *ctx, size_t start, size_t e
 }
 
 int mime_parse(const char *data, size_t size, const struct message_limits *limits,
-	       struct mime_part **root_r, const char **error_r)
+               struct mime_part **root_r, const char **error_r)
 {
 	struct message_limits defaults;
 	struct mime_ctx ctx;
@@ -733,14 +736,14 @@ struct mime_part *mime_part_next(const struct mime_part *p, const struct mime_pa
 }
 
 void mime_part_decoded(const struct mime_part *part, const char *data, int to_utf8,
-		       struct sbuf *out)
+                       struct sbuf *out)
 {
 	struct sbuf raw = {0};
 
 	mime_transfer_decode(part->encoding, data + part->body_offset, part->body_len, &raw);
 	if (to_utf8 && strcmp(part->ct.type, "text") == 0)
 		mime_charset_to_utf8(mime_content_type_param(&part->ct, "charset"), sbuf_str(&raw),
-				     raw.len, out);
+		                     raw.len, out);
 	else
 		sbuf_append(out, sbuf_str(&raw), raw.len);
 	sbuf_free(&raw);

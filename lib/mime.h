@@ -51,7 +51,7 @@ size_t mime_utf8_char_len(const char *s, size_t len);
 
 struct mime_part {
 	struct mime_part *parent, *children, *next;
-	unsigned int depth;          /* 0 for the message itself */
+	unsigned int depth; /* 0 for the message itself */
 	struct message_header header;
 	struct mime_content_type ct; /* defaulted when absent or invalid */
 	char *encoding;              /* Content-Transfer-Encoding, lower case, NULL if absent */
@@ -67,12 +67,12 @@ struct mime_part {
  * Fails only when a part header exceeds its limits.
  */
 int mime_parse(const char *data, size_t size, const struct message_limits *limits,
-	       struct mime_part **root_r, const char **error_r);
+               struct mime_part **root_r, const char **error_r);
 void mime_part_free(struct mime_part **root);
 /* Depth-first pre-order walk below `top`: the part after p, NULL at the end. */
 struct mime_part *mime_part_next(const struct mime_part *p, const struct mime_part *top);
 /* The decoded body of a leaf part, converted to UTF-8 when it is text/x. */
 void mime_part_decoded(const struct mime_part *part, const char *data, int to_utf8,
-		       struct sbuf *out);
+                       struct sbuf *out);
 
 #endif

@@ -19,7 +19,9 @@
  *   maildrop/  written by sluice-sendmail when the daemons are down (mode 1733)
  *   bounce/    per-message delivery logs (<queue id>.log) kept for DSNs
  *
- * The on-disk format is documented in docs/queue-format.md.
+ * The folders are made by queue_dirs_init() (queue_dir.h), which sluice-qmgr
+ * runs at start-up; the writer expects them. The on-disk format is
+ * documented in docs/queue-format.md.
  */
 #ifndef SLUICE_QUEUE_FILE_H
 #define SLUICE_QUEUE_FILE_H
@@ -55,7 +57,7 @@ struct queue_envelope {
 	const char *client_ip;   /* "127.0.0.1", or "local" for sendmail / injection socket */
 	const char *client_helo; /* HELO/EHLO name, or NULL */
 	const char *origin;      /* "smtpd", "submission", "sendmail", "inject", "bounce" */
-	int64_t arrival;         /* Unix time (seconds) the message arrived */
+	int64_t arrival;         /* Unix time (seconds) the message arrived; 0: now (kept in ms) */
 };
 
 /*
@@ -64,34 +66,35 @@ struct queue_envelope {
  * Recipient and logs), and the DSN parameters.
  */
 struct queue_recipient {
-	const char *address;      /* final delivery address */
-	const char *orig_rcpt;    /* RFC 3461 ORCPT ("rfc822;addr"), or NULL */
-	const char *given;        /* the RCPT TO address before alias expansion, or NULL */
-	unsigned int notify;      /* enum queue_notify bits */
-	int local;                /* 1: deliver over LMTP; 0: remote (SMTP relay) */
+	const char *address;   /* final delivery address */
+	const char *orig_rcpt; /* RFC 3461 ORCPT ("rfc822;addr"), or NULL */
+	const char *given;     /* the RCPT TO address before alias expansion, or NULL */
+	unsigned int notify;   /* enum queue_notify bits */
+	int local;             /* 1: deliver over LMTP; 0: remote (SMTP relay) */
 };
 
 struct queue_writer;
 
 /* Start a message in queue_dir/tmp with its envelope. */
 int queue_writer_begin(const char *queue_dir, const struct queue_envelope *env,
-		       struct queue_writer **writer_r, const char **error_r);
+                       struct queue_writer **writer_r, const char **error_r);
 /* Add a recipient; all recipients come before the first content byte. */
 int queue_writer_add_recipient(struct queue_writer *writer, const struct queue_recipient *rcpt,
-			       const char **error_r);
+                               const char **error_r);
 /* Append content bytes (the message as it will be delivered, CRLF line ends, no dot-stuffing). */
 int queue_writer_write(struct queue_writer *writer, const void *data, size_t len,
-		       const char **error_r);
+                       const char **error_r);
 /* Bytes of content written so far. */
 uint64_t queue_writer_size(const struct queue_writer *writer);
 /* The id this message will have (known from queue_writer_begin on). */
 const char *queue_writer_id(const struct queue_writer *writer);
 /*
  * Make the message durable: fsync the file, rename it into incoming/, fsync
- * the directory, wake sluice-qmgr. Returns 0 only when all of that succeeded:
- * then, and only then, the caller may acknowledge the message. On failure the
- * message is removed and the caller answers with a temporary error (4xx).
- * The writer is freed either way.
+ * the directory; the rename wakes sluice-qmgr (it watches incoming/ with
+ * inotify), so there is nothing else to signal. Returns 0 only when all of
+ * that succeeded: then, and only then, the caller may acknowledge the
+ * message. On failure the message is removed and the caller answers with a
+ * temporary error (4xx). The writer is freed either way.
  */
 int queue_writer_commit(struct queue_writer **writer, const char **error_r);
 /* Throw the message away (client went away, message refused). */

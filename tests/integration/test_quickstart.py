@@ -7,6 +7,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
+import json
 
 import sluicetest
 
@@ -40,15 +42,17 @@ def auth(sock_path, user, password):
 
 def test_quickstart():
     var = tempfile.mkdtemp(prefix="sluice-qs-")
-    env = dict(os.environ, QUICKSTART_VAR=var, QUICKSTART_BUILDDIR=sluicetest.BUILD,
-               QUICKSTART_PG_PORT=str(sluicetest.free_port()))
+    env = dict(os.environ, QUICKSTART_VAR=var, QUICKSTART_BUILDDIR=sluicetest.BUILD)
+    for name in ("PG", "SMTP", "SUBMISSION", "SMTPS", "SIEVE", "IMAP", "IMAPS"):
+        env["QUICKSTART_%s_PORT" % name] = str(sluicetest.free_port())
     try:
         r = quickstart(env)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "demo@example.test" in r.stdout, r.stdout
         facts = read_env(os.path.join(var, "quickstart.env"))
         for key in ("SLUICE_BIN", "SLUICE_CONF", "PG_URL", "AUTH_SOCKET", "DEMO_USER", "DEMO_PASSWORD",
-                    "TLS_CERT"):
+                    "TLS_CERT", "SMTP_PORT", "SUBMISSION_PORT", "SMTPS_PORT", "LMTP_SOCKET",
+                    "SIEVE_PORT"):
             assert facts.get(key), "quickstart.env lacks %s" % key
         assert facts["DEMO_USER"] == "demo@example.test"
         assert os.path.isfile(facts["TLS_CERT"])
@@ -60,13 +64,32 @@ def test_quickstart():
         out = subprocess.run([admin, "-c", facts["SLUICE_CONF"], "mailbox", "list"], capture_output=True,
                              text=True, check=True).stdout
         assert "demo@example.test" in out, out
+        # The README's promise: mail to the demo mailbox over SMTP lands in its store.
+        r = subprocess.run(["swaks", "--to", facts["DEMO_USER"], "--from", "someone@example.net",
+                            "--server", "127.0.0.1:" + facts["SMTP_PORT"], "--header",
+                            "Subject: quickstart test"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        deadline = time.monotonic() + 30
+        while True:
+            out = subprocess.run([admin, "-c", facts["SLUICE_CONF"], "--json", "quota", "show",
+                                  facts["DEMO_USER"]], capture_output=True, text=True, check=True).stdout
+            if json.loads(out)["messages"] >= 1:
+                break
+            assert time.monotonic() < deadline, out
+            time.sleep(0.2)
+        # ManageSieve answers on its port.
+        with socket.create_connection(("127.0.0.1", int(facts["SIEVE_PORT"])), timeout=10) as s:
+            greeting = s.makefile("rb").readline()
+            assert greeting.startswith(b'"IMPLEMENTATION"'), greeting
         # Idempotent: a second run keeps the password and the running daemon.
         r = quickstart(env)
         assert r.returncode == 0, r.stdout + r.stderr
         again = read_env(os.path.join(var, "quickstart.env"))
         assert again == facts
         r = quickstart(env, "status")
-        assert r.returncode == 0 and "sluice-authd: running" in r.stdout, r.stdout
+        assert r.returncode == 0, r.stdout
+        for daemon in ("authd", "lmtpd", "qmgr", "smtpd", "sieved"):
+            assert "sluice-%s: running" % daemon in r.stdout, r.stdout
         r = quickstart(env, "stop")
         assert r.returncode == 0, r.stderr
         r = quickstart(env, "status")

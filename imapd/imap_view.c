@@ -1,0 +1,459 @@
+/*
+ * imap_view.c: the selected mailbox of a session (see imap_view.h).
+ *
+ * Loading reads the folder row and every message's UID, mod-sequence and
+ * flags in one statement (one snapshot). Syncing asks, also in one
+ * statement, for the folder row, the messages whose mod-sequence is above
+ * the view's and the UIDs expunged above it (expunged_messages, schema
+ * 0002): the store gives every change a new mod-sequence of its folder
+ * under the folder's row lock, so commits come in mod-sequence order and
+ * nothing is missed. The session's own STOREs are already in the view and
+ * not told twice. Sync is skipped unless imap_notify says the folder
+ * changed (or the caller forces it).
+ */
+#include "imap_view.h"
+
+#include "imap_db.h"
+#include "imap_notify.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct db_stmt stmt_load = {
+    "imapd_view_load",
+    "SELECT 0, f.uidvalidity, f.uidnext, f.highestmodseq, NULL::text"
+    " FROM folders f WHERE f.id = $1 AND f.mailbox_id = $2"
+    " UNION ALL"
+    " SELECT 1, m.uid, m.modseq, m.flags, CASE WHEN m.keywords = '{}' THEN NULL"
+    "   ELSE array_to_string(m.keywords, ' ') END"
+    " FROM messages m WHERE m.folder_id = $1"
+    "   AND EXISTS (SELECT 1 FROM folders f WHERE f.id = $1 AND f.mailbox_id = $2)"
+    " ORDER BY 1, 2"};
+
+static const struct db_stmt stmt_sync = {
+    "imapd_view_sync",
+    "SELECT 0, f.uidnext, f.highestmodseq, 0, NULL::text FROM folders f WHERE f.id = $1"
+    " UNION ALL"
+    " SELECT 1, m.uid, m.modseq, m.flags, array_to_string(m.keywords, ' ')"
+    " FROM messages m WHERE m.folder_id = $1 AND m.modseq > $2"
+    " UNION ALL"
+    " SELECT 2, x.uid, x.modseq, 0, NULL FROM expunged_messages x"
+    " WHERE x.folder_id = $1 AND x.modseq > $2"
+    " ORDER BY 1, 2"};
+
+static void view_free(struct imap_view **vp)
+{
+	struct imap_view *v = *vp;
+
+	if (v == NULL)
+		return;
+	*vp = NULL;
+	for (size_t i = 0; i < v->nkeywords; i++)
+		free(v->keywords[i]);
+	free(v->keywords);
+	free(v->msgs);
+	free(v);
+}
+
+static void msgs_push(struct imap_view *v, uint32_t uid, int64_t modseq)
+{
+	if (v->count == v->cap) {
+		v->cap = v->cap == 0 ? 64 : v->cap * 2;
+		v->msgs = xrealloc(v->msgs, v->cap * sizeof(*v->msgs));
+	}
+	v->msgs[v->count].uid = uid;
+	v->msgs[v->count].expunged = false;
+	v->msgs[v->count].modseq = modseq;
+	v->count++;
+}
+
+/* Add each keyword of a space-separated list; true when one was new. */
+static bool keywords_add(struct imap_view *v, const char *list)
+{
+	bool added = false;
+
+	while (list != NULL && *list != '\0') {
+		const char *end = strchr(list, ' ');
+		size_t len = end != NULL ? (size_t)(end - list) : strlen(list);
+		bool known = false;
+
+		for (size_t i = 0; i < v->nkeywords && !known; i++)
+			known = strlen(v->keywords[i]) == len && strncasecmp(v->keywords[i], list, len) == 0;
+		if (!known && len > 0) {
+			v->keywords = xrealloc(v->keywords, (v->nkeywords + 1) * sizeof(*v->keywords));
+			v->keywords[v->nkeywords++] = xstrndup(list, len);
+			added = true;
+		}
+		list = end != NULL ? end + 1 : NULL;
+	}
+	return added;
+}
+
+int imap_view_open(struct imap_session *sess, int64_t folder_id, const char *name, bool readonly,
+		   const char **error_r)
+{
+	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
+	const char *params[2] = {imap_i64(b1, folder_id), imap_i64(b2, sess->mailbox.id)};
+	struct imap_view *v;
+	PGresult *res;
+	int rc, rows;
+
+	imap_view_close(sess);
+	/* watch before loading: a change in between is then seen at the next sync */
+	imap_notify_watch(sess->d->notify, sess->sub, folder_id);
+	rc = imap_query(sess->d, &stmt_load, 2, params, &res, error_r);
+	if (rc != STORE_OK) {
+		imap_notify_watch(sess->d->notify, sess->sub, 0);
+		return rc;
+	}
+	rows = PQntuples(res);
+	if (rows == 0 || imap_col_i64(res, 0, 0) != 0) {
+		PQclear(res);
+		imap_notify_watch(sess->d->notify, sess->sub, 0);
+		*error_r = "no such folder";
+		return STORE_NOT_FOUND;
+	}
+	v = xcalloc(1, sizeof(*v));
+	v->folder_id = folder_id;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->uidvalidity = (uint32_t)imap_col_i64(res, 0, 1);
+	v->uidnext = (uint32_t)imap_col_i64(res, 0, 2);
+	v->highestmodseq = imap_col_i64(res, 0, 3);
+	v->readonly = readonly;
+	if (rows > 1) {
+		v->cap = (size_t)rows - 1;
+		v->msgs = xmalloc(v->cap * sizeof(*v->msgs));
+	}
+	for (int r = 1; r < rows; r++) {
+		unsigned int flags = (unsigned int)imap_col_i64(res, r, 3);
+
+		msgs_push(v, (uint32_t)imap_col_i64(res, r, 1), imap_col_i64(res, r, 2));
+		if (v->first_unseen == 0 && !(flags & STORE_FLAG_SEEN))
+			v->first_unseen = v->count;
+		if (!PQgetisnull(res, r, 4))
+			keywords_add(v, PQgetvalue(res, r, 4));
+	}
+	PQclear(res);
+	sess->view = v;
+	sess->state = IMAP_STATE_SELECTED;
+	/* the load is the state: only later notifications count */
+	imap_notify_changed(sess->d->notify, sess->sub);
+	return STORE_OK;
+}
+
+void imap_view_close(struct imap_session *sess)
+{
+	if (sess->view == NULL)
+		return;
+	view_free(&sess->view);
+	imap_notify_watch(sess->d->notify, sess->sub, 0);
+	if (sess->state == IMAP_STATE_SELECTED)
+		sess->state = IMAP_STATE_AUTH;
+}
+
+ssize_t imap_view_find(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else if (v->msgs[mid].uid > uid)
+			hi = mid;
+		else
+			return (ssize_t)mid;
+	}
+	return -1;
+}
+
+/* The first index whose UID is >= uid. */
+static size_t lower_bound(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t imap_view_max_uid(const struct imap_view *v)
+{
+	return v->count > 0 ? v->msgs[v->count - 1].uid : 0;
+}
+
+static void idx_push(size_t **idx, size_t *n, size_t *cap, size_t value)
+{
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		*idx = xrealloc(*idx, *cap * sizeof(**idx));
+	}
+	(*idx)[(*n)++] = value;
+}
+
+int imap_view_resolve(struct imap_session *sess, const struct imap_arg *arg, bool uid,
+		      size_t **idx_r, size_t *n_r, const char **error_r)
+{
+	const struct imap_view *v = sess->view;
+	struct imap_seqset set = {0};
+	size_t cap = 0;
+
+	*idx_r = NULL;
+	*n_r = 0;
+	if (arg == NULL || arg->type != IMAP_ARG_ATOM) {
+		*error_r = "Invalid sequence set";
+		return -1;
+	}
+	if (arg->len == 1 && arg->str[0] == '$') {
+		/* RFC 5182 2.1: the saved result, UIDs, whichever form the command has */
+		for (size_t r = 0; sess->saved_valid && r < sess->saved.n; r++) {
+			for (size_t i = lower_bound(v, sess->saved.r[r].lo);
+			     i < v->count && v->msgs[i].uid <= sess->saved.r[r].hi; i++)
+				idx_push(idx_r, n_r, &cap, i);
+		}
+		return 0;
+	}
+	if (!uid && v->count == 0 && memchr(arg->str, '*', arg->len) != NULL &&
+	    imap_seqset_parse(arg->str, arg->len, 0, &set) == 0) {
+		/* "1:*" of an empty mailbox: nothing, not an error */
+		imap_seqset_clear(&set);
+		return 0;
+	}
+	if (imap_seqset_parse(arg->str, arg->len, uid ? imap_view_max_uid(v) : (uint32_t)v->count,
+			      &set) < 0) {
+		*error_r = "Invalid sequence set";
+		return -1;
+	}
+	if (!uid && set.n > 0 && set.r[set.n - 1].hi > v->count) {
+		imap_seqset_clear(&set);
+		*error_r = "Invalid message sequence number";
+		return -1;
+	}
+	for (size_t r = 0; r < set.n; r++) {
+		if (!uid) {
+			for (uint64_t s = set.r[r].lo; s <= set.r[r].hi; s++)
+				idx_push(idx_r, n_r, &cap, (size_t)s - 1);
+			continue;
+		}
+		for (size_t i = lower_bound(v, set.r[r].lo); i < v->count && v->msgs[i].uid <= set.r[r].hi;
+		     i++)
+			idx_push(idx_r, n_r, &cap, i);
+	}
+	imap_seqset_clear(&set);
+	return 0;
+}
+
+void imap_flags_format(unsigned int flags, const char *keywords, struct sbuf *out)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = {
+	    {STORE_FLAG_SEEN, "\\Seen"},     {STORE_FLAG_ANSWERED, "\\Answered"},
+	    {STORE_FLAG_FLAGGED, "\\Flagged"}, {STORE_FLAG_DELETED, "\\Deleted"},
+	    {STORE_FLAG_DRAFT, "\\Draft"},
+	};
+	bool first = true;
+
+	sbuf_append(out, "(", 1);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (flags & names[i].bit) {
+			sbuf_appendf(out, "%s%s", first ? "" : " ", names[i].name);
+			first = false;
+		}
+	}
+	if (keywords != NULL && *keywords != '\0')
+		sbuf_appendf(out, "%s%s", first ? "" : " ", keywords);
+	sbuf_append(out, ")", 1);
+}
+
+void imap_view_send_flags(struct imap_session *sess)
+{
+	struct imap_view *v = sess->view;
+	struct sbuf kw = {0};
+
+	for (size_t i = 0; i < v->nkeywords; i++)
+		sbuf_appendf(&kw, " %s", v->keywords[i]);
+	imap_untagged(sess, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", sbuf_str(&kw));
+	if (v->readonly)
+		imap_untagged(sess, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(sess,
+			      "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s \\*)] "
+			      "Flags permitted",
+			      sbuf_str(&kw));
+	sbuf_free(&kw);
+}
+
+void imap_view_keywords_seen(struct imap_session *sess, const char *keywords)
+{
+	if (sess->view != NULL && keywords_add(sess->view, keywords))
+		imap_view_send_flags(sess);
+}
+
+void imap_view_send_fetch_flags(struct imap_session *sess, size_t idx, unsigned int flags,
+				const char *keywords, int64_t modseq, bool with_uid)
+{
+	struct sbuf line = {0};
+
+	sbuf_appendf(&line, "* %zu FETCH (", idx + 1);
+	if (with_uid)
+		sbuf_appendf(&line, "UID %u ", sess->view->msgs[idx].uid);
+	sbuf_append_str(&line, "FLAGS ");
+	imap_flags_format(flags, keywords, &line);
+	if (sess->enabled & IMAP_ENABLED_CONDSTORE)
+		sbuf_appendf(&line, " MODSEQ (%lld)", (long long)modseq);
+	sbuf_append(&line, ")\r\n", 3);
+	imap_write(sess, line.data, line.len);
+	sbuf_free(&line);
+}
+
+/* Tell and drop the messages marked expunged. */
+static void send_expunges(struct imap_session *sess)
+{
+	struct imap_view *v = sess->view;
+	struct imap_seqset gone = {0};
+	size_t out = 0;
+
+	if (sess->enabled & IMAP_ENABLED_QRESYNC) {
+		/* RFC 7162 3.2.10: VANISHED instead of EXPUNGE */
+		for (size_t i = 0; i < v->count; i++) {
+			if (v->msgs[i].expunged)
+				imap_seqset_add(&gone, v->msgs[i].uid, v->msgs[i].uid);
+		}
+		if (gone.n > 0) {
+			struct sbuf line = {0};
+
+			imap_seqset_normalize(&gone);
+			imap_seqset_format(&gone, &line);
+			imap_untagged(sess, "VANISHED %s", sbuf_str(&line));
+			sbuf_free(&line);
+		}
+		imap_seqset_clear(&gone);
+	} else {
+		/* from the end, so each number is right when it is read */
+		for (size_t i = v->count; i-- > 0;) {
+			if (v->msgs[i].expunged)
+				imap_untagged(sess, "%zu EXPUNGE", i + 1);
+		}
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		if (!v->msgs[i].expunged)
+			v->msgs[out++] = v->msgs[i];
+	}
+	v->count = out;
+}
+
+void imap_view_expunged(struct imap_session *sess, const int64_t *uids, size_t n, bool announce)
+{
+	struct imap_view *v = sess->view;
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ssize_t k = imap_view_find(v, (uint32_t)uids[i]);
+
+		if (k >= 0)
+			v->msgs[k].expunged = true;
+	}
+	if (announce) {
+		send_expunges(sess);
+		return;
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		if (!v->msgs[i].expunged)
+			v->msgs[out++] = v->msgs[i];
+	}
+	v->count = out;
+}
+
+void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force)
+{
+	struct imap_view *v = sess->view;
+	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
+	const char *params[2], *error = NULL;
+	bool pending = false, changed, with_uid;
+	size_t known;
+	PGresult *res;
+	int rows;
+
+	if (v == NULL)
+		return;
+	changed = imap_notify_changed(sess->d->notify, sess->sub);
+	for (size_t i = 0; i < v->count && !pending; i++)
+		pending = v->msgs[i].expunged;
+	if (!force && !changed && !v->resync) {
+		if (pending && allow_expunge)
+			send_expunges(sess);
+		return;
+	}
+	params[0] = imap_i64(b1, v->folder_id);
+	params[1] = imap_i64(b2, v->highestmodseq);
+	if (imap_query(sess->d, &stmt_sync, 2, params, &res, &error) != STORE_OK) {
+		/* try again at the next chance; the client hears nothing now */
+		log_debug("sync: %s", error);
+		v->resync = true;
+		return;
+	}
+	v->resync = false;
+	rows = PQntuples(res);
+	if (rows == 0 || imap_col_i64(res, 0, 0) != 0) {
+		PQclear(res);
+		v->deleted = true;
+		return;
+	}
+	/* expunges first: a message both changed and expunged is just gone */
+	for (int r = 1; r < rows; r++) {
+		ssize_t i;
+
+		if (imap_col_i64(res, r, 0) != 2)
+			continue;
+		i = imap_view_find(v, (uint32_t)imap_col_i64(res, r, 1));
+		if (i >= 0)
+			v->msgs[i].expunged = true;
+	}
+	if (allow_expunge)
+		send_expunges(sess);
+	known = v->count;
+	/* new messages: UIDs above every one in the view */
+	for (int r = 1; r < rows; r++) {
+		uint32_t uid = (uint32_t)imap_col_i64(res, r, 1);
+
+		if (imap_col_i64(res, r, 0) == 1 && uid > imap_view_max_uid(v)) {
+			msgs_push(v, uid, imap_col_i64(res, r, 2));
+			imap_view_keywords_seen(sess, PQgetvalue(res, r, 4));
+		}
+	}
+	if (v->count > known)
+		imap_untagged(sess, "%zu EXISTS", v->count);
+	/* flag changes of messages the client knows */
+	/* RFC 7162 3.2.4 wants the UID with QRESYNC; it helps every client */
+	with_uid = true;
+	for (int r = 1; r < rows; r++) {
+		int64_t modseq = imap_col_i64(res, r, 2);
+		ssize_t i;
+
+		if (imap_col_i64(res, r, 0) != 1)
+			continue;
+		i = imap_view_find(v, (uint32_t)imap_col_i64(res, r, 1));
+		if (i < 0 || (size_t)i >= known || v->msgs[i].expunged ||
+		    v->msgs[i].modseq >= modseq)
+			continue;
+		v->msgs[i].modseq = modseq;
+		imap_view_keywords_seen(sess, PQgetvalue(res, r, 4));
+		imap_view_send_fetch_flags(sess, (size_t)i, (unsigned int)imap_col_i64(res, r, 3),
+					   PQgetvalue(res, r, 4), modseq, with_uid);
+	}
+	v->uidnext = (uint32_t)imap_col_i64(res, 0, 1);
+	v->highestmodseq = imap_col_i64(res, 0, 2);
+	PQclear(res);
+}

@@ -1,0 +1,36 @@
+/*
+ * imap_envelope.h: what the IMAP index caches for each message, computed
+ * once when it is stored: the ENVELOPE (RFC 3501 7.4.2, RFC 9051 7.5.2),
+ * the BODYSTRUCTURE with extension data (RFC 3501 7.4.2, RFC 9051 7.5.2)
+ * and a short text preview (RFC 8970), over lib/message.h and lib/mime.h.
+ *
+ * The results are IMAP syntax ready to send: strings are quoted when they
+ * are 7-bit and plain, literals ({n} CRLF bytes) otherwise. Input is
+ * untrusted; header text that is not UTF-8 is replaced (U+FFFD) and NULs
+ * dropped, so the results are always valid UTF-8 text for PostgreSQL.
+ */
+#ifndef SLUICE_IMAP_ENVELOPE_H
+#define SLUICE_IMAP_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "message.h"
+#include "mime.h"
+#include "util.h"
+
+/* RFC 8970 3: a preview is at most 256 characters; we keep 200. */
+#define IMAP_PREVIEW_MAX_CHARS 200
+
+/* Append s as an IMAP nstring (NIL when s is NULL). */
+void imap_append_nstring(struct sbuf *out, const char *s, size_t len);
+/* Append the ENVELOPE of a header: "(date subject from ...)". */
+void imap_envelope(const struct message_header *hdr, struct sbuf *out);
+/* Append the BODYSTRUCTURE (extended) or BODY (not) of a MIME tree over data. */
+void imap_bodystructure(const struct mime_part *root, const char *data, bool extended,
+                        struct sbuf *out);
+/* Append the preview (plain UTF-8, white space collapsed, at most max_chars characters). */
+void imap_preview(const struct mime_part *root, const char *data, size_t max_chars,
+                  struct sbuf *out);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * lmtpd_deliver.c: what happens after the final dot of an LMTP DATA: for
+ * each recipient, in RCPT order, a loop check (Delivered-To), the decision
+ * where the message goes (lmtpd_decide(): the INBOX today, the user's Sieve
+ * script later), the header fields added for that recipient (Return-Path,
+ * Delivered-To), then one store_deliver() for every recipient (one file,
+ * hard links, one transaction) and one reply per recipient (RFC 2033 4.2).
+ * A recipient hears 250 only when its copy is on disk and committed.
+ * Last, quota warnings for mailboxes that crossed a threshold.
+ */
+#include "lmtpd.h"
+
+#include "iostream.h"
+#include "log.h"
+#include "message.h"
+#include "server.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+int lmtpd_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt, const char *data,
+                 size_t len, struct lmtpd_decision *decision, const char **error_r)
+{
+	(void)sess;
+	(void)rcpt;
+	(void)data;
+	(void)len;
+	(void)error_r;
+	memset(decision, 0, sizeof(*decision));
+	snprintf(decision->into[0].folder, sizeof(decision->into[0].folder), "INBOX");
+	decision->ninto = 1;
+	return 0;
+}
+
+void lmtpd_decision_clear(struct lmtpd_decision *decision)
+{
+	for (size_t i = 0; i < decision->ninto; i++) {
+		for (size_t k = 0; k < decision->into[i].nkeywords; k++)
+			free(decision->into[i].keywords[k]);
+		free(decision->into[i].keywords);
+	}
+	memset(decision, 0, sizeof(*decision));
+}
+
+/* Delivered-To fields of the header naming address (without case, <> allowed). */
+static unsigned count_delivered_to(const struct message_header *hdr, const char *address)
+{
+	size_t alen = strlen(address);
+	unsigned n = 0;
+
+	for (size_t i = 0;; i++) {
+		const struct message_field *f = message_header_get(hdr, "delivered-to", i);
+		const char *v;
+		size_t len;
+
+		if (f == NULL)
+			break;
+		v = f->value;
+		len = f->value_len;
+		if (len >= 2 && v[0] == '<' && v[len - 1] == '>') {
+			v++;
+			len -= 2;
+		}
+		if (len == alen && strncasecmp(v, address, alen) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* The reply for a failed store status. */
+static void reply_failure(struct lmtpd_session *sess, const char *address, int status)
+{
+	switch (status) {
+	case STORE_DISK_FULL:
+		lmtpd_reply(sess, "452 4.3.1 <%s> Insufficient system storage", address);
+		break;
+	case STORE_OVER_QUOTA:
+	case STORE_OVER_DOMAIN_QUOTA:
+		if (sess->d->set.quota_tempfail)
+			lmtpd_reply(sess, "452 4.2.2 <%s> Mailbox is full", address);
+		else
+			lmtpd_reply(sess, "552 5.2.2 <%s> Mailbox is full", address);
+		break;
+	case STORE_NOT_FOUND:
+		lmtpd_reply(sess, "550 5.1.1 <%s> User unknown", address);
+		break;
+	default:
+		lmtpd_reply(sess, "451 4.3.0 <%s> Temporary failure, try again later", address);
+		break;
+	}
+}
+
+/* A warning message into the INBOX of a mailbox that crossed `threshold`. */
+static void send_warning(struct lmtpd_session *sess, const struct lmtpd_rcpt *r, int threshold,
+                         const struct store_target *t)
+{
+	const struct lmtpd_settings *set = &sess->d->set;
+	struct store *st = sess->d->store;
+	struct store_msg *msg = NULL;
+	struct store_target wt = {0};
+	struct sbuf text = {0};
+	char from[ADDR_BUFSZ], address[ADDR_BUFSZ];
+	const char *error = NULL;
+	bool claimed;
+	struct quota_state q = {
+	    .limit_bytes = r->mailbox.quota_bytes,
+	    .limit_messages = r->mailbox.quota_messages,
+	    .used_bytes = t->used_bytes,
+	    .used_messages = t->used_messages,
+	};
+
+	/* once per crossing, whichever delivery (of any process) gets there first */
+	if (store_quota_claim_warning(st, r->mailbox.id, threshold, &claimed, &error) != STORE_OK) {
+		log_warn("quota warning for %s: %s", r->address, error);
+		return;
+	}
+	if (!claimed)
+		return;
+	snprintf(address, sizeof(address), "%s@%s", r->mailbox.local, r->mailbox.domain);
+	if (set->warning_from[0] != '\0')
+		snprintf(from, sizeof(from), "%s", set->warning_from);
+	else
+		snprintf(from, sizeof(from), "postmaster@%s", r->mailbox.domain);
+	quota_warning_message(from, address, threshold, &q, time(NULL), set->hostname, &text);
+	wt.mailbox = &r->mailbox;
+	wt.header_prefix = "Return-Path: <>\r\n";
+	wt.check_quota = false;
+	if (store_msg_begin(st, &msg, &error) != STORE_OK ||
+	    store_msg_write(msg, text.data, text.len, &error) != STORE_OK ||
+	    store_msg_finish(msg, &error) != STORE_OK) {
+		log_warn("quota warning for %s: %s", address, error);
+	} else {
+		store_deliver(st, msg, 0, &wt, 1);
+		if (wt.status == STORE_OK)
+			log_info("quota warning sent to %s: %d%% full", address, threshold);
+		else
+			log_warn("quota warning for %s: %s", address, wt.error);
+	}
+	store_msg_free(&msg);
+	sbuf_free(&text);
+}
+
+void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_status, bool too_big)
+{
+	const struct lmtpd_settings *set = &sess->d->set;
+	size_t n = sess->nrcpts, i, k, ntargets = 0;
+	struct lmtpd_decision *decisions = xcalloc(n, sizeof(*decisions));
+	struct store_target *targets = xcalloc(n * LMTPD_MAX_FILEINTO, sizeof(*targets));
+	size_t *first = xcalloc(n, sizeof(*first));
+	int *status = xcalloc(n, sizeof(*status)); /* 1: loop, 0: go on */
+	char **prefixes = xcalloc(n, sizeof(*prefixes));
+	struct message_header hdr = {0};
+	struct message_limits limits;
+	const char *data = "", *error = NULL;
+	size_t len = 0, hsize;
+
+	if (data_status != STORE_OK || too_big) {
+		for (i = 0; i < n; i++) {
+			if (too_big)
+				lmtpd_reply(sess, "552 5.3.4 <%s> Message too big",
+				            sess->rcpts[i].address);
+			else
+				reply_failure(sess, sess->rcpts[i].address, data_status);
+		}
+		goto done;
+	}
+	data = store_msg_data(msg, &len);
+	message_limits_default(&limits);
+	if (message_header_parse(data, len, &limits, &hdr, &hsize, &error) < 0) {
+		for (i = 0; i < n; i++)
+			lmtpd_reply(sess, "554 5.6.0 <%s> Message header too large",
+			            sess->rcpts[i].address);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		struct lmtpd_rcpt *r = &sess->rcpts[i];
+
+		first[i] = ntargets;
+		/* a message that was here before is in a loop */
+		if (count_delivered_to(&hdr, r->address) >= set->max_delivered_to) {
+			status[i] = 1;
+			continue;
+		}
+		if (lmtpd_decide(sess, r, data, len, &decisions[i], &error) < 0) {
+			/* a broken filter never loses mail: the INBOX */
+			log_warn("filter for %s failed: %s", r->address, error);
+			lmtpd_decision_clear(&decisions[i]);
+			decisions[i].ninto = 1;
+			snprintf(decisions[i].into[0].folder, sizeof(decisions[i].into[0].folder),
+			         "INBOX");
+		}
+		/* RFC 5321 4.4: Return-Path at delivery; Delivered-To names the recipient */
+		prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", sess->sender,
+		                        r->address);
+		for (k = 0; k < decisions[i].ninto; k++) {
+			struct store_target *t = &targets[ntargets++];
+			const struct lmtpd_fileinto *in = &decisions[i].into[k];
+
+			t->mailbox = &r->mailbox;
+			t->folder = in->folder;
+			t->create_folder = in->create;
+			t->flags = in->flags;
+			t->keywords = (const char *const *)in->keywords;
+			t->nkeywords = in->nkeywords;
+			t->header_prefix = prefixes[i];
+			t->check_quota = true;
+		}
+	}
+	if (ntargets > 0)
+		store_deliver(sess->d->store, msg, 0, targets, ntargets);
+	for (i = 0; i < n; i++) {
+		struct lmtpd_rcpt *r = &sess->rcpts[i];
+		size_t end = i + 1 < n ? first[i + 1] : ntargets;
+		int failed = STORE_OK;
+
+		if (status[i] == 1) {
+			log_info("to=<%s> loop: Delivered-To already names it", r->address);
+			lmtpd_reply(sess, "554 5.4.6 <%s> Mail loop detected", r->address);
+			continue;
+		}
+		for (k = first[i]; k < end && failed == STORE_OK; k++)
+			failed = targets[k].status;
+		if (failed != STORE_OK) {
+			log_info("to=<%s> status=%s: %s", r->address, store_status_name(failed),
+			         targets[k - 1].error);
+			reply_failure(sess, r->address, failed);
+			continue;
+		}
+		if (end == first[i]) {
+			log_info("to=<%s> discarded by filter", r->address);
+		} else {
+			log_info("to=<%s> mailbox=%lld folder=%lld uid=%lld size=%zu delivered",
+			         r->address, (long long)r->mailbox.id,
+			         (long long)targets[first[i]].stored_folder_id,
+			         (long long)targets[first[i]].uid, len + strlen(prefixes[i]));
+		}
+		lmtpd_reply(sess, "250 2.0.0 <%s> Saved", r->address);
+	}
+	/* the replies go out before any quota warning is written */
+	iostream_flush(sess->s);
+	for (i = 0; i < n && set->nthresholds > 0; i++) {
+		size_t end = i + 1 < n ? first[i + 1] : ntargets;
+
+		for (k = first[i]; k < end; k++) {
+			const struct store_target *t = &targets[k];
+			struct quota_state q = {
+			    .limit_bytes = sess->rcpts[i].mailbox.quota_bytes,
+			    .limit_messages = sess->rcpts[i].mailbox.quota_messages,
+			    .used_bytes = t->used_bytes,
+			    .used_messages = t->used_messages,
+			};
+			int due;
+
+			if (t->status != STORE_OK)
+				continue;
+			due = quota_warning_due(set->thresholds, set->nthresholds,
+			                        t->warned_percent, quota_percent(&q));
+			if (due > 0)
+				send_warning(sess, &sess->rcpts[i], due, t);
+		}
+	}
+done:
+	for (i = 0; i < n; i++) {
+		lmtpd_decision_clear(&decisions[i]);
+		free(prefixes[i]);
+	}
+	message_header_clear(&hdr);
+	free(decisions);
+	free(targets);
+	free(first);
+	free(status);
+	free(prefixes);
+}

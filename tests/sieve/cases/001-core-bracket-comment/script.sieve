@@ -1,0 +1,2 @@
+require "fileinto"; /* a
+ multi-line */ fileinto /* inline */ "A";

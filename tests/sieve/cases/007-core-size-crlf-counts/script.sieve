@@ -1,0 +1,2 @@
+require "fileinto";
+if size :over 503 { fileinto "bigger-with-crlf"; }

@@ -1,0 +1,3 @@
+require "fileinto";
+if true { if true { fileinto "in"; stop; } fileinto "never"; }
+fileinto "never2";

@@ -1,0 +1,2 @@
+require "fileinto";
+if anyof (false, header :is "subject" "Weekly status report") { fileinto "any"; }

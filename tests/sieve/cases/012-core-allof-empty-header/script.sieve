@@ -1,0 +1,2 @@
+require "fileinto";
+if allof (exists "subject", not exists "x-missing") { fileinto "both"; }

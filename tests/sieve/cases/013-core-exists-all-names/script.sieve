@@ -1,0 +1,2 @@
+require "fileinto";
+if exists ["from", "x-nope"] { fileinto "wrong"; } else { fileinto "not-all"; }

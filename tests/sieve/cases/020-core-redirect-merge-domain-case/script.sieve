@@ -1,0 +1,3 @@
+redirect "Carol@EXAMPLE.net";
+redirect "Carol@example.NET";
+redirect "carol@example.net";

@@ -1,0 +1,1 @@
+redirect "Archive Box <archive@Example.org>";

@@ -1,0 +1,2 @@
+require "fileinto";
+if header :contains ["x-none", "subject"] ["nothing", "STATUS"] { fileinto "hit"; }

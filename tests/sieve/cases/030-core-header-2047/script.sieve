@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "subject" "Grüße aus Berlin und Köln" { fileinto "decoded"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "subject" "Weekly status report" { fileinto "crlf-ok"; }

@@ -1,0 +1,2 @@
+require ["fileinto", "variables"];
+if address :all :matches "from" "*" { fileinto "${1}"; }

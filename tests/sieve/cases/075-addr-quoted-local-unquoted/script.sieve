@@ -1,0 +1,2 @@
+require ["fileinto", "variables"];
+if address :localpart :matches "to" "quoted*" { fileinto "${0}"; }

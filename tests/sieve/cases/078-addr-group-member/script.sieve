@@ -1,0 +1,2 @@
+require "fileinto";
+if address :is "to" "carol@example.net" { fileinto "group"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if address :localpart :is "resent-from" "archive" { fileinto "resent"; }

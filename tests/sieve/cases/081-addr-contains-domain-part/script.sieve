@@ -1,0 +1,2 @@
+require "fileinto";
+if address :domain :contains "to" "lists" { fileinto "wrong"; } else { fileinto "domains-only"; }

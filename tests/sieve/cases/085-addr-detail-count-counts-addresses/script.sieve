@@ -1,0 +1,2 @@
+require ["fileinto", "subaddress", "relational"];
+if address :detail :count "eq" "sender" "1" { fileinto "counted"; }

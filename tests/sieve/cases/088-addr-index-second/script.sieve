@@ -1,0 +1,2 @@
+require ["fileinto", "index", "variables"];
+if address :index 2 :matches "from" "*" { fileinto "${1}"; } else { fileinto "one-from"; }

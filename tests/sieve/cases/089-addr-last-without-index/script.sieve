@@ -1,0 +1,2 @@
+require ["index"];
+if address :last "from" "x" { keep; }

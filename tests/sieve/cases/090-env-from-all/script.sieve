@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :all :is "from" "sender@example.net" { fileinto "from"; }

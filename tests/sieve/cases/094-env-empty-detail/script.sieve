@@ -1,0 +1,2 @@
+require ["envelope", "fileinto", "subaddress"];
+if envelope :detail :is "to" "" { fileinto "empty-detail"; }

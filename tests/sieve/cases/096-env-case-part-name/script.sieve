@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :localpart :is "FROM" "alice" { fileinto "upper-part"; }

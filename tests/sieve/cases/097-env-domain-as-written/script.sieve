@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :domain :is :comparator "i;octet" "from" "Example.ORG" { fileinto "written"; }

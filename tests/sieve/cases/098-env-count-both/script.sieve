@@ -1,0 +1,2 @@
+require ["envelope", "fileinto", "relational"];
+if envelope :count "eq" ["from", "to"] "2" { fileinto "two"; }

@@ -1,0 +1,1 @@
+if header :count "eq" "received" "2" { keep; }

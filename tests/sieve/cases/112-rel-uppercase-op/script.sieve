@@ -1,0 +1,2 @@
+require "relational";
+if header :value "GE" "x-count" "1" { keep; }

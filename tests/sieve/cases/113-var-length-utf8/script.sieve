@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set :length "n" "Größe";
+fileinto "${n}";

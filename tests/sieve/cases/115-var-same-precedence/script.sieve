@@ -1,0 +1,2 @@
+require "variables";
+set :lower :upper "a" "x";

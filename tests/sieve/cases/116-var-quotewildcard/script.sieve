@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set :quotewildcard "a" "a*b?c\\d";
+fileinto "${a}";

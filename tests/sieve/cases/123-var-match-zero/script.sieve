@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if header :matches "subject" "Weekly *" { fileinto "${0}|${1}"; }

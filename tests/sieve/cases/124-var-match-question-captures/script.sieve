@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if header :matches "x-count" "?*" { fileinto "${1}-${2}"; }

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+if header :matches "subject" "Weekly*" { if header :matches "from" "nomatch*" { } }
+fileinto "[${1}]";

@@ -1,0 +1,2 @@
+require ["variables", "fileinto", "relational"];
+if string :value "gt" "abc" "Hello" { fileinto "lower-case-sorts-after"; }

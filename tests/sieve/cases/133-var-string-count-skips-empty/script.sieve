@@ -1,0 +1,2 @@
+require ["variables", "fileinto", "relational"];
+if string :count "eq" ["a", "", "b"] "2" { fileinto "two"; }

@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if string :matches ["zzz", "key=value"] "*=*" { fileinto "${2}"; }

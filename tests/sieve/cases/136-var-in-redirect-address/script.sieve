@@ -1,0 +1,3 @@
+require "variables";
+set "user" "carol";
+redirect "${user}@Example.NET";

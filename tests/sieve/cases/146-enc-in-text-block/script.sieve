@@ -1,0 +1,5 @@
+require ["encoded-character", "reject"];
+reject text:
+${hex:48 69}
+.
+;

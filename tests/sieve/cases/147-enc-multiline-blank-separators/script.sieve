@@ -1,0 +1,3 @@
+require ["encoded-character", "fileinto"];
+fileinto "${hex:41
+42}";

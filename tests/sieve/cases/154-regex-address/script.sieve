@@ -1,0 +1,2 @@
+require ["regex", "variables", "fileinto"];
+if address :regex :localpart "from" "^(.*)$" { fileinto "${1}"; }

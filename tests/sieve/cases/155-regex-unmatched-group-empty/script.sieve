@@ -1,0 +1,2 @@
+require ["regex", "variables", "fileinto"];
+if header :regex "subject" "^(Weekly)( x)?" { fileinto "[${1}][${2}]"; }

@@ -1,0 +1,3 @@
+require ["copy", "fileinto"];
+fileinto "A";
+fileinto :copy "A";

@@ -1,0 +1,1 @@
+redirect :copy "carol@example.net";

@@ -1,0 +1,3 @@
+require ["imap4flags", "fileinto"];
+addflag ["\\seen", "\\SEEN", "Junk", "junk"];
+fileinto "A";

@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto"];
+addflag "Junk \\Flagged";
+removeflag "JUNK";
+fileinto "A";

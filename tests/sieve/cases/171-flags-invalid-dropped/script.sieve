@@ -1,0 +1,2 @@
+require "imap4flags";
+addflag ["\\Recent", "\\Custom", "bad(flag", "Ümlaut", "ok", "$Label1"];

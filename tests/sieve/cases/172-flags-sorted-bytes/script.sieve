@@ -1,0 +1,2 @@
+require "imap4flags";
+addflag "zeta \\Answered Alpha $Hash \\Draft";

@@ -1,0 +1,3 @@
+require ["imap4flags", "fileinto"];
+keep :flags "z";
+fileinto :flags "q" "INBOX";

@@ -1,0 +1,4 @@
+require "imap4flags";
+setflag "a";
+keep;
+addflag "b";

@@ -1,0 +1,4 @@
+require ["imap4flags", "variables"];
+set "f" "a b c";
+removeflag "f" "b";
+keep :flags "${f}";

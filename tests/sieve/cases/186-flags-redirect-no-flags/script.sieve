@@ -1,0 +1,3 @@
+require "imap4flags";
+addflag "x";
+redirect "carol@example.net";

@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :text :contains "alert" { fileinto "wrong"; } else { fileinto "script-dropped"; }

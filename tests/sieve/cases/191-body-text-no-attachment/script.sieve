@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :text :contains "spreadsheet bytes" { fileinto "wrong"; } else { fileinto "not-text"; }

@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :content "multipart" :contains "Preamble text" { fileinto "prologue"; }

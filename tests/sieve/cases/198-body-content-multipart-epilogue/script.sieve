@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :content "multipart/mixed" :contains "Epilogue text" { fileinto "epilogue"; }

@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :content "" :contains "Epilogue" { fileinto "all-types"; }

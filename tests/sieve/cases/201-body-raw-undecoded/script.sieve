@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :raw :contains "c3ByZWFkc2hlZXQgYnl0ZXM=" { fileinto "raw"; }

@@ -1,0 +1,5 @@
+require ["body", "fileinto"];
+if body :text :is text:
+Schöne Grüße aus Köln.
+.
+{ fileinto "exact"; }

@@ -1,0 +1,2 @@
+require ["body", "fileinto", "variables"];
+if body :matches "*Bob*" { fileinto "m[${1}]"; }

@@ -1,0 +1,2 @@
+require ["mime", "fileinto"];
+if exists :mime :anychild "content-disposition" { fileinto "attachment"; }

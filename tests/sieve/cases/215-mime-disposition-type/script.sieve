@@ -1,0 +1,2 @@
+require ["mime", "fileinto"];
+if header :mime :anychild :type "content-disposition" "attachment" { fileinto "att"; }

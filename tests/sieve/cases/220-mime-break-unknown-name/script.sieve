@@ -1,0 +1,2 @@
+require "foreverypart";
+foreverypart :name "a" { break :name "b"; }

@@ -1,0 +1,2 @@
+require ["extracttext", "foreverypart"];
+foreverypart { extracttext "t"; }

@@ -1,0 +1,4 @@
+require ["foreverypart", "variables", "fileinto"];
+set "n" "";
+foreverypart { set "n" "${n}p"; }
+fileinto "${n}";

@@ -1,0 +1,2 @@
+require "vacation-seconds";
+vacation :days 1 :seconds 10 "Out";

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :from "Bob Reader <reader@example.com>" "Out";

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :addresses ["nobody@example.com", "team@example.com"] "Out";

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :addresses "other@example.com" "Out";

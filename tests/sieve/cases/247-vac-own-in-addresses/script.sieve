@@ -1,0 +1,2 @@
+require "vacation";
+vacation :addresses "carol.alias@example.net" "Out";

@@ -1,0 +1,6 @@
+require "vacation";
+vacation text:
+I am away.
+..dots stay single.
+.
+;

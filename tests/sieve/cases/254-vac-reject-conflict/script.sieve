@@ -1,0 +1,3 @@
+require ["vacation", "reject"];
+vacation "a";
+reject "no";

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :handle "h-1" :days 2 "Out";

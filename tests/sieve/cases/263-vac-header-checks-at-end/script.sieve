@@ -1,0 +1,3 @@
+require ["vacation", "editheader"];
+vacation "Out";
+deleteheader "to";

@@ -1,0 +1,3 @@
+require ["vacation", "editheader"];
+addheader "Subject" "Changed";
+vacation "Out";

@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if date :originalzone :matches "received" "time" "*" { fileinto "${1}"; }

@@ -1,0 +1,2 @@
+require ["date", "index", "fileinto", "variables"];
+if date :index 2 :originalzone :matches "received" "date" "*" { fileinto "${1}"; }

@@ -1,0 +1,2 @@
+require ["date", "fileinto"];
+if date :matches "date" "fortnight" "*" { fileinto "wrong"; } else { fileinto "unknown-part"; }

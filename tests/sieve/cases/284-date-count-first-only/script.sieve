@@ -1,0 +1,2 @@
+require ["date", "relational", "fileinto"];
+if date :count "eq" "received" "date" "1" { fileinto "one"; }

@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if currentdate :zone "-0330" :matches "zone" "*" { fileinto "${1}"; }

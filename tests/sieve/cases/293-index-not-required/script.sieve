@@ -1,0 +1,1 @@
+if header :index 1 "received" "x" { keep; }

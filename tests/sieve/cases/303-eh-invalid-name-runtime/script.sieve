@@ -1,0 +1,3 @@
+require ["editheader", "variables"];
+set "n" "bad:name";
+addheader "${n}" "x";

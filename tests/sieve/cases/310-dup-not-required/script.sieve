@@ -1,0 +1,1 @@
+if duplicate { keep; }

@@ -1,0 +1,3 @@
+require ["include", "variables"];
+set "x" "main";
+include "helper";

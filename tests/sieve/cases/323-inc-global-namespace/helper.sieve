@@ -1,0 +1,2 @@
+require ["include", "variables", "fileinto"];
+fileinto "${global.v}";

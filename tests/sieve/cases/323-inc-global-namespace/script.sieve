@@ -1,0 +1,3 @@
+require ["include", "variables"];
+set "global.v" "G";
+include "helper";

@@ -1,0 +1,3 @@
+require ["include", "variables"];
+global "n";
+set "n" "${n}x";

@@ -1,0 +1,3 @@
+require "include";
+include :global :optional "sluice-test-no-such-global";
+keep;

@@ -1,0 +1,2 @@
+require "enotify";
+notify "mailto:not%20an%20address";

@@ -1,0 +1,2 @@
+require ["enotify", "fileinto"];
+if notify_method_capability "mailto:a@example.net" "color" "*" { fileinto "wrong"; } else { fileinto "none"; }

@@ -1,0 +1,3 @@
+require ["enotify", "variables", "fileinto"];
+set :encodeurl "x" "a b&c=d/é~";
+fileinto "${x}";

@@ -1,0 +1,3 @@
+require ["enotify", "variables"];
+set "m" "mailto:a,b";
+notify "${m}";

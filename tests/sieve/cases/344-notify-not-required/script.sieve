@@ -1,0 +1,1 @@
+notify "mailto:carol@example.net";

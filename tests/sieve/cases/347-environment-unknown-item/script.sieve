@@ -1,0 +1,2 @@
+require ["environment", "fileinto"];
+if environment :matches "vnd.example.nothing" "*" { fileinto "wrong"; } else { fileinto "unknown"; }

@@ -1,0 +1,2 @@
+require ["environment", "fileinto"];
+if environment :matches "version" "*.*" { fileinto "versioned"; }

@@ -1,0 +1,2 @@
+require ["ihave", "fileinto"];
+if ihave ["fileinto", "x-unknown"] { unknowncmd; } else { fileinto "not-all"; }

@@ -1,0 +1,3 @@
+require "ihave";
+keep;
+error "custom failure";

@@ -1,0 +1,2 @@
+require ["spamtest", "fileinto"];
+if spamtest "0" { fileinto "not-tested"; }

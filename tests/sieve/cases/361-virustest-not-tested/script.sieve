@@ -1,0 +1,2 @@
+require ["virustest", "fileinto"];
+if virustest :is "0" { fileinto "not-tested"; }

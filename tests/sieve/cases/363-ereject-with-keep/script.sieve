@@ -1,0 +1,3 @@
+require "ereject";
+keep;
+ereject "x";

@@ -1,0 +1,3 @@
+require ["reject", "copy"];
+redirect :copy "carol@example.net";
+reject "no";

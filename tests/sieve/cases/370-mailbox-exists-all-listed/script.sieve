@@ -1,0 +1,2 @@
+require ["mailbox", "fileinto"];
+if mailboxexists ["INBOX", "Nope"] { fileinto "wrong"; } else { fileinto "not-all"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "subject" "only" { fileinto "header-only"; }

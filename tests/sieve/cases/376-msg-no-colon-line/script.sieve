@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "subject" "kept" { fileinto "skipped-bad-line"; }

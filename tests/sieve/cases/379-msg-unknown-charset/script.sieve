@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :text :contains "plain words" { fileinto "raw-kept"; }

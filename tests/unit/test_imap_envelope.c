@@ -1,0 +1,238 @@
+/*
+ * test_imap_envelope.c: the ENVELOPE, BODYSTRUCTURE and preview the store
+ * caches (lib/imap_envelope.c), table-driven over small messages: defaults
+ * for Sender and Reply-To, quoting and literals, multipart, message/rfc822,
+ * dispositions, HTML previews and their length limit.
+ */
+#include "imap_envelope.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cached {
+	struct sbuf envelope, body, bodystructure, preview;
+};
+
+static void compute(const char *msg, struct cached *c)
+{
+	struct mime_part *root = NULL;
+	const char *error = NULL;
+
+	memset(c, 0, sizeof(*c));
+	ck_assert_msg(mime_parse(msg, strlen(msg), NULL, &root, &error) == 0, "%s", error);
+	imap_envelope(&root->header, &c->envelope);
+	imap_bodystructure(root, msg, false, &c->body);
+	imap_bodystructure(root, msg, true, &c->bodystructure);
+	imap_preview(root, msg, IMAP_PREVIEW_MAX_CHARS, &c->preview);
+	mime_part_free(&root);
+}
+
+static void cached_free(struct cached *c)
+{
+	sbuf_free(&c->envelope);
+	sbuf_free(&c->body);
+	sbuf_free(&c->bodystructure);
+	sbuf_free(&c->preview);
+}
+
+START_TEST(test_envelope)
+{
+	static const struct {
+		const char *msg, *want;
+	} cases[] = {
+	    {"From: Ann <ann@a.test>\r\nTo: b@b.test, \"Carl \\\"C\\\"\" <c@c.test>\r\n"
+	     "Subject: hi\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: "
+	     "<x@y>\r\n\r\nbody\r\n",
+	     "(\"Mon, 1 Jan 2024 00:00:00 +0000\" \"hi\" ((\"Ann\" NIL \"ann\" \"a.test\")) "
+	     "((\"Ann\" NIL \"ann\" \"a.test\")) ((\"Ann\" NIL \"ann\" \"a.test\")) "
+	     "((NIL NIL \"b\" \"b.test\")(\"Carl \\\"C\\\"\" NIL \"c\" \"c.test\")) NIL NIL NIL "
+	     "\"<x@y>\")"},
+	    /* Sender and Reply-To given: not the From; empty Cc is NIL */
+	    {"From: a@a.test\r\nSender: s@s.test\r\nReply-To: r@r.test\r\nCc:\r\n"
+	     "In-Reply-To: <p@q>\r\n\r\n",
+	     "(NIL NIL ((NIL NIL \"a\" \"a.test\")) ((NIL NIL \"s\" \"s.test\")) "
+	     "((NIL NIL \"r\" \"r.test\")) NIL NIL NIL \"<p@q>\" NIL)"},
+	    /* 8-bit text is a literal; a bare local part gets a placeholder domain */
+	    {"Subject: caf\xc3\xa9\r\nTo: undisclosed\r\n\r\n",
+	     "(NIL {5}\r\ncaf\xc3\xa9 NIL NIL NIL ((NIL NIL \"undisclosed\" \"MISSING_DOMAIN\")) "
+	     "NIL "
+	     "NIL NIL NIL)"},
+	    /* no header at all */
+	    {"\r\njust a body\r\n", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cached c;
+
+		compute(cases[i].msg, &c);
+		ck_assert_msg(strcmp(sbuf_str(&c.envelope), cases[i].want) == 0,
+		              "case %zu:\n got  %s\n want %s", i, sbuf_str(&c.envelope),
+		              cases[i].want);
+		cached_free(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_bodystructure)
+{
+	static const struct {
+		const char *msg, *body, *bodystructure;
+	} cases[] = {
+	    {"Subject: x\r\n\r\nline one\r\nline two\r\n",
+	     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 20 2)",
+	     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 20 2 NIL NIL NIL "
+	     "NIL)"},
+	    {"Content-Type: multipart/alternative; boundary=b\r\n\r\npre\r\n--b\r\n"
+	     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+	     "quoted-printable\r\n\r\nhi=\r\n--b\r\nContent-Type: text/html\r\nContent-Language: "
+	     "en, de\r\n\r\n<p>hi</p>\r\n--b--\r\n",
+	     "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 3 1)"
+	     "(\"TEXT\" \"HTML\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 9 1) \"ALTERNATIVE\")",
+	     "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 3 1 NIL "
+	     "NIL "
+	     "NIL NIL)(\"TEXT\" \"HTML\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 9 1 NIL NIL "
+	     "(\"en\" \"de\") NIL) \"ALTERNATIVE\" (\"BOUNDARY\" \"b\") NIL NIL NIL)"},
+	    {"Content-Type: message/rfc822\r\nContent-ID: <id1>\r\n\r\nSubject: "
+	     "inner\r\n\r\nin\r\n",
+	     "(\"MESSAGE\" \"RFC822\" NIL \"<id1>\" NIL \"7BIT\" 22 (NIL \"inner\" NIL NIL NIL NIL "
+	     "NIL "
+	     "NIL NIL NIL) (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 4 1) 3)",
+	     "(\"MESSAGE\" \"RFC822\" NIL \"<id1>\" NIL \"7BIT\" 22 (NIL \"inner\" NIL NIL NIL NIL "
+	     "NIL "
+	     "NIL NIL NIL) (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 4 1 NIL "
+	     "NIL "
+	     "NIL NIL) 3 NIL NIL NIL NIL)"},
+	    /* a multipart without any delimiter still shows one part */
+	    {"Content-Type: multipart/mixed; boundary=zz\r\n\r\nno parts\r\n",
+	     "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 0 0) \"MIXED\")",
+	     "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 0 0) \"MIXED\" "
+	     "(\"BOUNDARY\" \"zz\") NIL NIL NIL)"},
+	    {"Content-Type: image/png; name=\"a b.png\"\r\nContent-Disposition: attachment; "
+	     "filename=\"a b.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBO\r\n",
+	     "(\"IMAGE\" \"PNG\" (\"NAME\" \"a b.png\") NIL NIL \"BASE64\" 6)",
+	     "(\"IMAGE\" \"PNG\" (\"NAME\" \"a b.png\") NIL NIL \"BASE64\" 6 NIL (\"ATTACHMENT\" "
+	     "(\"FILENAME\" \"a b.png\")) NIL NIL)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cached c;
+
+		compute(cases[i].msg, &c);
+		ck_assert_msg(strcmp(sbuf_str(&c.body), cases[i].body) == 0,
+		              "case %zu BODY:\n got  %s\n want %s", i, sbuf_str(&c.body),
+		              cases[i].body);
+		ck_assert_msg(strcmp(sbuf_str(&c.bodystructure), cases[i].bodystructure) == 0,
+		              "case %zu BODYSTRUCTURE:\n got  %s\n want %s", i,
+		              sbuf_str(&c.bodystructure), cases[i].bodystructure);
+		cached_free(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_preview)
+{
+	static const struct {
+		const char *msg, *want;
+	} cases[] = {
+	    {"Subject: x\r\n\r\n  Hello,\r\n\r\n\tworld  \r\n", "Hello, world"},
+	    /* the plain part wins over HTML; attachments are skipped */
+	    {"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: "
+	     "attachment\r\n\r\nnot this\r\n--b\r\nContent-Type: text/html\r\n\r\n<html><style>p "
+	     "{}</style><p>Caf&eacute; &amp; <b>bar</b>&nbsp;!</p></html>\r\n--b--\r\n",
+	     "Caf&eacute; & bar !"},
+	    {"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: "
+	     "quoted-printable\r\n\r\nGr=FC=DFe\r\n",
+	     "Gr\xc3\xbc\xc3\x9f"
+	     "e"},
+	    {"Content-Type: application/octet-stream\r\n\r\nbinary\r\n", ""},
+	};
+	struct cached c;
+	struct sbuf longmsg = {0};
+	size_t chars = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		compute(cases[i].msg, &c);
+		ck_assert_msg(strcmp(sbuf_str(&c.preview), cases[i].want) == 0,
+		              "case %zu:\n got  '%s'\n want '%s'", i, sbuf_str(&c.preview),
+		              cases[i].want);
+		cached_free(&c);
+	}
+	/* at most IMAP_PREVIEW_MAX_CHARS characters, not bytes, and never a cut character */
+	sbuf_append_str(&longmsg, "Subject: long\r\n\r\n");
+	for (int i = 0; i < 300; i++)
+		sbuf_append_str(&longmsg, "\xc3\xa9");
+	compute(longmsg.data, &c);
+	for (size_t i = 0; i < c.preview.len; i++)
+		chars += ((unsigned char)c.preview.data[i] & 0xc0) != 0x80;
+	ck_assert_uint_eq(chars, IMAP_PREVIEW_MAX_CHARS);
+	ck_assert_uint_eq(c.preview.len, 2 * IMAP_PREVIEW_MAX_CHARS);
+	cached_free(&c);
+	sbuf_free(&longmsg);
+}
+END_TEST
+
+START_TEST(test_nstring)
+{
+	struct sbuf out = {0};
+
+	imap_append_nstring(&out, NULL, 0);
+	imap_append_nstring(&out, "a\"b\\c", 5);
+	imap_append_nstring(&out, "x\r\ny", 4);
+	/* a NUL is dropped, invalid UTF-8 becomes U+FFFD */
+	imap_append_nstring(&out, "n\0\xff", 3);
+	ck_assert_str_eq(sbuf_str(&out), "NIL\"a\\\"b\\\\c\"{4}\r\nx\r\ny{4}\r\nn\xef\xbf\xbd");
+	sbuf_free(&out);
+}
+END_TEST
+
+/* Arbitrary bytes never crash the parsers nor produce invalid UTF-8. */
+START_TEST(test_garbage)
+{
+	unsigned int seed = 12345;
+	char buf[2048];
+
+	for (int round = 0; round < 300; round++) {
+		struct mime_part *root = NULL;
+		struct sbuf out = {0};
+		const char *error;
+		size_t len = (size_t)(rand_r(&seed) % (sizeof(buf) - 1));
+		static const char alphabet[] =
+		    "Content-Type: multipart/mixed; boundary=\"--\r\n\x80\xff"
+		    "message/rfc822 text/html<>\"\\";
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		buf[len] = '\0';
+		if (mime_parse(buf, len, NULL, &root, &error) < 0)
+			continue;
+		imap_envelope(&root->header, &out);
+		imap_bodystructure(root, buf, true, &out);
+		imap_preview(root, buf, 50, &out);
+		ck_assert_ptr_null(memchr(out.data, '\0', out.len));
+		mime_part_free(&root);
+		sbuf_free(&out);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("imap_envelope");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_bodystructure);
+	tcase_add_test(tc, test_preview);
+	tcase_add_test(tc, test_nstring);
+	tcase_add_test(tc, test_garbage);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
