@@ -197,12 +197,14 @@ static int prompt(int fd, const char *text, char *buf, size_t size)
 	signal(SIGHUP, tty_restore_and_exit);
 	noecho = tty_saved;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	if (write(fd, text, strlen(text)) < 0 || tcsetattr(fd, TCSAFLUSH, &noecho) < 0) {
+	/* Echo off (dropping anything typed ahead) before the prompt appears, so an
+	 * answer typed right after the prompt is never flushed away. */
+	if (tcsetattr(fd, TCSAFLUSH, &noecho) < 0 || write(fd, text, strlen(text)) < 0) {
 		tty_fd = -1;
 		return admin_error(EX_IOERR, "prompting for the password: %s", strerror(errno));
 	}
 	rc = read_line(fd, buf, size, &len);
-	tcsetattr(fd, TCSAFLUSH, &tty_saved);
+	tcsetattr(fd, TCSANOW, &tty_saved);
 	tty_fd = -1;
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -11,6 +11,7 @@ every table as it was.
 """
 import json
 import os
+import signal
 import pty
 import pwd
 import select
@@ -336,7 +337,17 @@ def pty_session(env, args, answers):
         read_until(b": ")
         os.write(fd, answer)
     read_until(b"\x00", 30)  # to the end
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(fd)
+            raise AssertionError("sluice-admin hung at its prompt: %r" % out)
+        time.sleep(0.05)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode()
 
