@@ -75,7 +75,7 @@ void lmtpd_reply(struct lmtpd_session *sess, const char *fmt, ...)
 
 /*
  * What to do with the message for one recipient: the "deliver into folder F
- * with flags X" decisions. Today the INBOX; a Sieve script will fill it.
+ * with flags X" decisions, made by the Sieve scripts (lmtpd_sieve.c).
  */
 #define LMTPD_MAX_FILEINTO 8
 struct lmtpd_fileinto {

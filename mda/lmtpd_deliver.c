@@ -1,14 +1,16 @@
 /*
  * lmtpd_deliver.c: what happens after the final dot of an LMTP DATA: for
  * each recipient, in RCPT order, a loop check (Delivered-To), the decision
- * where the message goes (lmtpd_decide(): the INBOX today, the user's Sieve
- * script later), the header fields added for that recipient (Return-Path,
- * Delivered-To), then one store_deliver() for every recipient (one file,
+ * where the message goes (lmtpd_sieve_decide(): the Sieve scripts, which
+ * may also reject it, at once with 550 for ereject, or ask for a retry), the
+ * header fields added for that recipient (Return-Path, Delivered-To), then
+ * one store_deliver() for every recipient (one file,
  * hard links, one transaction) and one reply per recipient (RFC 2033 4.2).
  * A recipient hears 250 only when its copy is on disk and committed.
  * Last, quota warnings for mailboxes that crossed a threshold.
  */
 #include "lmtpd.h"
+#include "lmtpd_sieve.h"
 
 #include "iostream.h"
 #include "log.h"
@@ -22,17 +24,20 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* The folders alone (lmtpd_sieve.h has the whole outcome): -1 for a reply other than 250. */
 int lmtpd_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt, const char *data,
                  size_t len, struct lmtpd_decision *decision, const char **error_r)
 {
-	(void)sess;
-	(void)rcpt;
-	(void)data;
-	(void)len;
-	(void)error_r;
-	memset(decision, 0, sizeof(*decision));
-	snprintf(decision->into[0].folder, sizeof(decision->into[0].folder), "INBOX");
-	decision->ninto = 1;
+	struct lmtpd_sieve_outcome o;
+
+	lmtpd_sieve_decide(sess, rcpt, data, len, &o);
+	if (o.reply != LMTPD_SIEVE_STORE) {
+		lmtpd_decision_clear(&o.decision);
+		*error_r = errorf("%s", o.reason);
+		memset(decision, 0, sizeof(*decision));
+		return -1;
+	}
+	*decision = o.decision;
 	return 0;
 }
 
@@ -148,10 +153,10 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 {
 	const struct lmtpd_settings *set = &sess->d->set;
 	size_t n = sess->nrcpts, i, k, ntargets = 0;
-	struct lmtpd_decision *decisions = xcalloc(n, sizeof(*decisions));
+	struct lmtpd_sieve_outcome *outcomes = xcalloc(n, sizeof(*outcomes));
 	struct store_target *targets = xcalloc(n * LMTPD_MAX_FILEINTO, sizeof(*targets));
 	size_t *first = xcalloc(n, sizeof(*first));
-	int *status = xcalloc(n, sizeof(*status)); /* 1: loop, 0: go on */
+	int *status = xcalloc(n, sizeof(*status)); /* 1: loop, 2: answered by Sieve, 0: go on */
 	char **prefixes = xcalloc(n, sizeof(*prefixes));
 	struct message_header hdr = {0};
 	struct message_limits limits;
@@ -185,20 +190,18 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			status[i] = 1;
 			continue;
 		}
-		if (lmtpd_decide(sess, r, data, len, &decisions[i], &error) < 0) {
-			/* a broken filter never loses mail: the INBOX */
-			log_warn("filter for %s failed: %s", r->address, error);
-			lmtpd_decision_clear(&decisions[i]);
-			decisions[i].ninto = 1;
-			snprintf(decisions[i].into[0].folder, sizeof(decisions[i].into[0].folder),
-			         "INBOX");
+		/* a broken script never loses mail: lmtpd_sieve_decide() keeps it then */
+		lmtpd_sieve_decide(sess, r, data, len, &outcomes[i]);
+		if (outcomes[i].reply != LMTPD_SIEVE_STORE) {
+			status[i] = 2;
+			continue;
 		}
 		/* RFC 5321 4.4: Return-Path at delivery; Delivered-To names the recipient */
 		prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n", sess->sender,
 		                        r->address);
-		for (k = 0; k < decisions[i].ninto; k++) {
+		for (k = 0; k < outcomes[i].decision.ninto; k++) {
 			struct store_target *t = &targets[ntargets++];
-			const struct lmtpd_fileinto *in = &decisions[i].into[k];
+			const struct lmtpd_fileinto *in = &outcomes[i].decision.into[k];
 
 			t->mailbox = &r->mailbox;
 			t->folder = in->folder;
@@ -222,6 +225,19 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			lmtpd_reply(sess, "554 5.4.6 <%s> Mail loop detected", r->address);
 			continue;
 		}
+		if (status[i] == 2 && outcomes[i].reply == LMTPD_SIEVE_EREJECT) {
+			log_info("to=<%s> rejected by filter (ereject): %s", r->address,
+			         outcomes[i].reason);
+			lmtpd_reply(sess, "550 5.7.1 <%s> %s", r->address, outcomes[i].reason);
+			continue;
+		}
+		if (status[i] == 2) {
+			log_info("to=<%s> filter failed temporarily: %s", r->address,
+			         outcomes[i].reason);
+			lmtpd_reply(sess, "451 4.3.0 <%s> Temporary failure, try again later",
+			            r->address);
+			continue;
+		}
 		for (k = first[i]; k < end && failed == STORE_OK; k++)
 			failed = targets[k].status;
 		if (failed != STORE_OK) {
@@ -230,8 +246,15 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			reply_failure(sess, r->address, failed);
 			continue;
 		}
+		for (k = first[i]; k < end; k++) {
+			if (targets[k].fell_back)
+				log_warn("sieve: mailbox %s: folder %s missing or not made: "
+				         "kept in INBOX",
+				         r->address, targets[k].folder);
+		}
 		if (end == first[i]) {
-			log_info("to=<%s> discarded by filter", r->address);
+			log_info("to=<%s> %s by filter", r->address,
+			         outcomes[i].rejected ? "rejected" : "discarded");
 		} else {
 			log_info("to=<%s> mailbox=%lld folder=%lld uid=%lld size=%zu delivered",
 			         r->address, (long long)r->mailbox.id,
@@ -265,11 +288,11 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 	}
 done:
 	for (i = 0; i < n; i++) {
-		lmtpd_decision_clear(&decisions[i]);
+		lmtpd_decision_clear(&outcomes[i].decision);
 		free(prefixes[i]);
 	}
 	message_header_clear(&hdr);
-	free(decisions);
+	free(outcomes);
 	free(targets);
 	free(first);
 	free(status);

@@ -10,6 +10,7 @@
  * Stays in the foreground; logs to stderr unless log_syslog is set.
  */
 #include "lmtpd.h"
+#include "lmtpd_sieve.h"
 
 #include "config.h"
 #include "db.h"
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
 	log_init(PROGNAME, config_bool(cfg, "log_syslog"), (enum log_level)level);
 	memset(&d, 0, sizeof(d));
 	load_settings(cfg, &d.set);
+	if (lmtpd_sieve_init(cfg, &error) < 0)
+		log_fatal(78, "%s: sieve: %s", conf_name(cfg), error);
 
 	if (server_listeners_parse(config_str(cfg, "lmtpd_socket"), "lmtp", false, socket_mode(cfg),
 	                           &listeners, &error) < 0)

@@ -1,0 +1,91 @@
+/*
+ * lmtpd_sieve.h: delivery through Sieve in sluice-lmtpd.
+ *
+ * lmtpd_sieve.c runs, per recipient, the global "before" scripts, the
+ * mailbox's active script (table sieve_scripts; compiled programs cached by
+ * script id and modification time), the global "after" scripts, then the
+ * vacation script of `sluice-admin vacation` as a run of its own, and turns
+ * the result into an outcome: folders with flags for the store, or a
+ * rejection, or a temporary failure. Mail Sieve makes (redirects, vacation
+ * replies, reject notices, notifications) goes to sluice-smtpd's injection
+ * socket through lmtpd_send() (lmtpd_send.c). Vacation and duplicate state
+ * live in the database (schema/0006_sieve_state.sql).
+ */
+#ifndef SLUICE_LMTPD_SIEVE_H
+#define SLUICE_LMTPD_SIEVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lmtpd.h"
+#include "sieve.h"
+
+struct config;
+
+/*
+ * Read the sieve_* settings and smtpd_inject_socket, and compile the global
+ * before/after scripts (a script that does not compile is logged and left
+ * out). Call once before any session runs.
+ */
+int lmtpd_sieve_init(const struct config *cfg, const char **error_r);
+
+enum lmtpd_sieve_reply {
+	LMTPD_SIEVE_STORE,    /* store as decision says (no entry: discarded or rejected) */
+	LMTPD_SIEVE_EREJECT,  /* answer 550 5.7.1 with reason */
+	LMTPD_SIEVE_TEMPFAIL, /* answer 451 4.3.0: the database or the injection socket failed */
+};
+
+struct lmtpd_sieve_outcome {
+	struct lmtpd_decision decision;
+	enum lmtpd_sieve_reply reply;
+	char reason[512]; /* EREJECT: the text for the reply; TEMPFAIL: for the log */
+	bool rejected;    /* reject: a notice went to the sender, nothing is stored */
+};
+
+/*
+ * Run the scripts for one recipient of a message and carry out what does
+ * not store (redirect, reject notice, vacation, notify, duplicate marks).
+ * Never fails: a script that cannot run keeps the message in the INBOX with
+ * a log line naming the mailbox and the error.
+ */
+void lmtpd_sieve_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt, const char *data,
+                        size_t len, struct lmtpd_sieve_outcome *out);
+
+/*
+ * Submit a message to the injection socket: envelope from ("" for <>) and
+ * recipients, the bytes prefix (NULL or header fields ending in CRLF) then
+ * data. 0 when the server accepted it (250 after the final dot).
+ */
+int lmtpd_send(const char *socket_path, const char *helo, const char *from,
+               const char *const *rcpts, size_t nrcpts, const char *prefix, const char *data,
+               size_t len, const char **error_r);
+
+/* What the mail Sieve makes for one recipient is written from. */
+struct lmtpd_sieve_mail {
+	const char *inject_socket;
+	const char *hostname; /* EHLO, Message-ID, Reporting-MTA */
+	const char *rcpt;     /* the recipient whose script ran */
+	const char *domain;   /* its mailbox's domain (postmaster@ for notices) */
+	const char *sender;   /* the envelope sender, "" for <> */
+	const char *data;     /* the message */
+	size_t len;
+	size_t body_offset; /* where its body starts */
+};
+
+/*
+ * A copy of the message to address, envelope sender kept, X-Sluice-Loop
+ * added; with the header as editheader left it when edited is not NULL.
+ */
+int lmtpd_sieve_redirect(const struct lmtpd_sieve_mail *m, const char *address,
+                         const struct message_header *edited, const char **error_r);
+/* A rejection notice (RFC 5429 2.1, in RFC 3464 form) to the sender, from <>. */
+int lmtpd_sieve_reject_notice(const struct lmtpd_sieve_mail *m, const char *reason,
+                              const char **error_r);
+/* A vacation reply (RFC 5230, RFC 3834: from <>, Auto-Submitted: auto-replied). */
+int lmtpd_sieve_vacation(const struct lmtpd_sieve_mail *m, const struct sieve_vacation *v,
+                         const char **error_r);
+/* A mailto: notification (RFC 5436), from <>, Auto-Submitted: auto-notified. */
+int lmtpd_sieve_notify(const struct lmtpd_sieve_mail *m, const struct sieve_notify *n,
+                       const char **error_r);
+
+#endif
