@@ -178,8 +178,7 @@ void imap_cmd_compress(struct imap_session *sess, const struct imap_arg *args, s
 		return;
 	}
 	sess->tls_under_compress = tls;
-	iostream_set_timeouts(inner, (int)sess->d->set.idle_timeout_ms,
-			      (int)sess->d->set.idle_timeout_ms);
+	iostream_set_timeouts(inner, (int)sess->d->set.idle_timeout_ms, IMAPD_WRITE_TIMEOUT_MS);
 	iostream_set_interrupt_fd(inner, server_stop_fd(sess->d->server));
 	sess->s = inner;
 }

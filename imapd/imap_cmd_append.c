@@ -21,8 +21,6 @@
 #include <strings.h>
 #include <time.h>
 
-/* Messages in one MULTIAPPEND at most. */
-#define APPEND_MAX 1000
 
 static const struct db_stmt stmt_uidvalidity = {
     "imapd_append_uidvalidity", "SELECT uidvalidity FROM folders WHERE id = $1"};
@@ -155,10 +153,6 @@ void imap_cmd_append(struct imap_session *sess, const struct imap_arg *args, siz
 		return;
 	}
 	while (i < nargs) {
-		if (n == APPEND_MAX) {
-			imap_tagged(sess, "NO [LIMIT] Too many messages in one APPEND");
-			goto out;
-		}
 		items = xrealloc(items, (n + 1) * sizeof(*items));
 		if (parse_group(sess, args, nargs, &i, &items[n]) < 0) {
 			imap_flag_list_free(&items[n].flags);

@@ -342,9 +342,12 @@ void imap_cmd_authenticate(struct imap_session *sess, const struct imap_arg *arg
 	case SASL_STEP_NOMECH:
 		imap_tagged(sess, "NO Unsupported authentication mechanism");
 		break;
-	default:
-		log_info("AUTHENTICATE %s failed", sasl_session_mechanisms(sess->sasl));
+	default: {
+		char logbuf[LOG_UNTRUSTED_BUFSZ];
+
+		log_info("AUTHENTICATE %s failed", log_untrusted(logbuf, mech, strlen(mech)));
 		imap_tagged(sess, "NO [AUTHENTICATIONFAILED] Authentication failed");
 		break;
+	}
 	}
 }

@@ -1,8 +1,9 @@
 /*
  * imap_cmd_status.c: STATUS (RFC 3501 6.3.10, RFC 9051 6.3.11) with the
  * items of CONDSTORE (HIGHESTMODSEQ, RFC 7162), STATUS=SIZE (RFC 8438),
- * APPENDLIMIT (RFC 7889) and DELETED (RFC 9051); also the STATUS replies
- * of LIST-STATUS (RFC 5819). One aggregate statement per folder.
+ * APPENDLIMIT (RFC 7889), DELETED (RFC 9051) and DELETED-STORAGE (RFC
+ * 9208); also the STATUS replies of LIST-STATUS (RFC 5819). One aggregate
+ * statement per folder.
  */
 #include "imap_commands.h"
 
@@ -16,7 +17,8 @@ static const struct db_stmt stmt_status = {
     "imapd_status",
     "SELECT f.uidvalidity, f.uidnext, f.highestmodseq, count(m.id),"
     " count(m.id) FILTER (WHERE m.flags & 1 = 0), coalesce(sum(m.size), 0),"
-    " count(m.id) FILTER (WHERE m.flags & 8 <> 0)"
+    " count(m.id) FILTER (WHERE m.flags & 8 <> 0),"
+    " coalesce(sum(m.size) FILTER (WHERE m.flags & 8 <> 0), 0)"
     " FROM folders f LEFT JOIN messages m ON m.folder_id = f.id"
     " WHERE f.id = $1 AND f.mailbox_id = $2 GROUP BY f.id"};
 
@@ -30,13 +32,14 @@ enum status_item {
 	ST_SIZE,
 	ST_DELETED,
 	ST_APPENDLIMIT,
+	ST_DELETED_STORAGE,
 };
 
 static const char *const item_names[] = {
     [ST_MESSAGES] = "MESSAGES",         [ST_RECENT] = "RECENT", [ST_UIDNEXT] = "UIDNEXT",
     [ST_UIDVALIDITY] = "UIDVALIDITY",   [ST_UNSEEN] = "UNSEEN",
     [ST_HIGHESTMODSEQ] = "HIGHESTMODSEQ", [ST_SIZE] = "SIZE",  [ST_DELETED] = "DELETED",
-    [ST_APPENDLIMIT] = "APPENDLIMIT",
+    [ST_APPENDLIMIT] = "APPENDLIMIT",   [ST_DELETED_STORAGE] = "DELETED-STORAGE",
 };
 
 int imap_status_items_parse(const struct imap_arg *list, struct imap_status_items *items)
@@ -111,6 +114,10 @@ int imap_status_send(struct imap_session *sess, int64_t folder_id, const char *n
 			break;
 		case ST_APPENDLIMIT:
 			v = sess->d->set.max_message_size;
+			break;
+		case ST_DELETED_STORAGE:
+			/* RFC 9208 4.2: what expunging \Deleted would free, in KiB */
+			v = (imap_col_i64(res, 0, 7) + 1023) / 1024;
 			break;
 		}
 		sbuf_appendf(&line, "%s%s %lld", i > 0 ? " " : "", item_names[items->item[i]], v);

@@ -30,8 +30,6 @@
 #include <unistd.h>
 
 #define PROGNAME "sluice-imapd"
-/* Deadline for each write to a client. */
-#define IMAPD_WRITE_TIMEOUT_MS (5 * 60 * 1000)
 
 static void usage(void)
 {

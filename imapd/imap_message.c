@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,36 +70,43 @@ int imap_msg_read(struct imap_msg_file *f, bool header_only, struct sbuf *out,
 		  const char **error_r)
 {
 	struct message_limits lim;
-	char buf[READ_CHUNK];
+	/* on the heap: an idle session keeps no big stack frame resident */
+	char *buf = xmalloc(READ_CHUNK);
 	off_t pos = 0;
+	int rc = STORE_OK;
 
 	message_limits_default(&lim);
 	sbuf_append(out, f->prefix, f->prefix_len);
 	if (header_only && header_complete(out, 0))
-		return STORE_OK;
+		goto out;
 	for (;;) {
 		size_t before = out->len;
-		ssize_t n = pread(f->fd, buf, sizeof(buf), pos);
+		ssize_t n = pread(f->fd, buf, READ_CHUNK, pos);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			*error_r = errorf("read: %s", strerror(errno));
-			return STORE_IO_ERROR;
+			rc = STORE_IO_ERROR;
+			break;
 		}
 		if (n == 0)
-			return STORE_OK;
+			break;
 		sbuf_append(out, buf, (size_t)n);
 		pos += n;
 		if (header_only && (header_complete(out, before) || out->len > lim.max_header_size))
-			return STORE_OK;
+			break;
 	}
+out:
+	free(buf);
+	return rc;
 }
 
 int imap_msg_send(struct imap_session *sess, struct imap_msg_file *f, uint64_t offset,
 		  uint64_t len, const char **error_r)
 {
-	char buf[READ_CHUNK];
+	char *buf = xmalloc(READ_CHUNK);
+	int rc = STORE_OK;
 
 	if (offset < f->prefix_len) {
 		size_t n = f->prefix_len - (size_t)offset;
@@ -110,7 +118,7 @@ int imap_msg_send(struct imap_session *sess, struct imap_msg_file *f, uint64_t o
 		len -= n;
 	}
 	while (len > 0) {
-		size_t want = len > sizeof(buf) ? sizeof(buf) : (size_t)len;
+		size_t want = len > READ_CHUNK ? READ_CHUNK : (size_t)len;
 		ssize_t n = pread(f->fd, buf, want, (off_t)(offset - f->prefix_len));
 
 		if (n < 0 && errno == EINTR)
@@ -125,11 +133,13 @@ int imap_msg_send(struct imap_session *sess, struct imap_msg_file *f, uint64_t o
 				imap_write(sess, buf, k);
 				len -= k;
 			}
-			return STORE_IO_ERROR;
+			rc = STORE_IO_ERROR;
+			break;
 		}
 		imap_write(sess, buf, (size_t)n);
 		offset += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	return STORE_OK;
+	free(buf);
+	return rc;
 }

@@ -34,59 +34,64 @@ static const struct db_stmt stmt_rows_env = {
     "imapd_search_rows_env",
     ROWS_COLS " envelope, blob, header_prefix FROM messages WHERE folder_id = $1 ORDER BY uid"};
 
+/* Append the UTF-8 encoding of cp (>= 0x80) to buf at *n. */
+static void put_utf8(char *buf, size_t *n, uint32_t cp)
+{
+	if (cp < 0x800) {
+		buf[(*n)++] = (char)(0xc0 | (cp >> 6));
+		buf[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		buf[(*n)++] = (char)(0xe0 | (cp >> 12));
+		buf[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		buf[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	} else {
+		buf[(*n)++] = (char)(0xf0 | (cp >> 18));
+		buf[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		buf[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		buf[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	}
+}
+
 void imap_casefold(const char *in, size_t len, struct sbuf *out)
 {
-	size_t i = 0;
+	char buf[4096];
+	size_t n = 0, i = 0;
 
+	/* through a local buffer: this runs over every byte SEARCH TEXT reads */
 	while (i < len) {
 		unsigned char c = (unsigned char)in[i];
-		size_t n;
-		uint32_t cp;
+		size_t clen;
+		uint32_t cp, low;
 
+		if (n > sizeof(buf) - 4) {
+			sbuf_append(out, buf, n);
+			n = 0;
+		}
 		if (c < 0x80) {
-			char l = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-
-			sbuf_append(out, &l, 1);
+			buf[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 			i++;
 			continue;
 		}
-		n = mime_utf8_char_len(in + i, len - i);
-		if (n < 2) {
-			sbuf_append(out, &in[i], 1);
+		clen = mime_utf8_char_len(in + i, len - i);
+		if (clen < 2) {
+			buf[n++] = (char)c; /* not UTF-8: kept as it is */
 			i++;
 			continue;
 		}
-		cp = n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
-		for (size_t k = 1; k < n; k++)
+		cp = clen == 2 ? (c & 0x1fu) : clen == 3 ? (c & 0x0fu) : (c & 0x07u);
+		for (size_t k = 1; k < clen; k++)
 			cp = (cp << 6) | ((unsigned char)in[i + k] & 0x3fu);
-		cp = (uint32_t)towlower((wint_t)cp);
-		{
-			char b[4];
-			size_t m;
-
-			if (cp < 0x800) {
-				b[0] = (char)(0xc0 | (cp >> 6));
-				b[1] = (char)(0x80 | (cp & 0x3f));
-				m = 2;
-			} else if (cp < 0x10000) {
-				b[0] = (char)(0xe0 | (cp >> 12));
-				b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				b[2] = (char)(0x80 | (cp & 0x3f));
-				m = 3;
-			} else {
-				b[0] = (char)(0xf0 | (cp >> 18));
-				b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-				b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				b[3] = (char)(0x80 | (cp & 0x3f));
-				m = 4;
-			}
-			if (cp < 0x80)
-				sbuf_append(out, &in[i], n); /* never folds into ASCII */
-			else
-				sbuf_append(out, b, m);
+		low = (uint32_t)towlower((wint_t)cp);
+		if (low < 0x80) {
+			/* never folded into ASCII (KELVIN SIGN is not "k" here) */
+			memcpy(buf + n, in + i, clen);
+			n += clen;
+		} else {
+			put_utf8(buf, &n, low);
 		}
-		i += n;
+		i += clen;
 	}
+	sbuf_append(out, buf, n);
 }
 
 /* RFC 5322 3.3 date-time, leniently: [day-name ","] day month year [hh:mm[:ss] [zone]]. */

@@ -29,6 +29,9 @@
 
 /* Bytes read at once from a literal. */
 #define LITERAL_CHUNK 65536
+/* MULTIAPPEND (RFC 3502): messages in one command at most, and their bytes at least allowed. */
+#define IMAP_APPEND_MAX 1000
+#define IMAP_APPEND_MIN_TOTAL (256ULL * 1024 * 1024)
 /* A refused non-synchronizing literal up to this size is read and dropped, not fatal. */
 #define IMAP_MIN_SKIP (64 * 1024 * 1024)
 
@@ -117,7 +120,7 @@ static void set_read_timeout(struct imap_session *sess)
 	int64_t ms = sess->state == IMAP_STATE_NOT_AUTH ? sess->d->set.login_timeout_ms
 							 : sess->d->set.idle_timeout_ms;
 
-	iostream_set_timeouts(sess->s, (int)ms, (int)sess->d->set.idle_timeout_ms);
+	iostream_set_timeouts(sess->s, (int)ms, IMAPD_WRITE_TIMEOUT_MS);
 }
 
 int imap_read_continuation(struct imap_session *sess, const char **line_r, size_t *len_r)
@@ -151,7 +154,16 @@ static void append_msgs_clear(struct imap_session *sess)
 	for (size_t i = 0; i < sess->nappends; i++)
 		store_msg_free(&sess->appends[i].msg);
 	sess->nappends = 0;
+	sess->append_bytes = 0;
 	sess->append_toobig = false;
+}
+
+/* All the messages of one APPEND together: four times APPENDLIMIT, at least 256 MiB. */
+static uint64_t append_total_max(const struct imap_session *sess)
+{
+	uint64_t max = (uint64_t)sess->d->set.max_message_size * 4;
+
+	return max < IMAP_APPEND_MIN_TOTAL ? IMAP_APPEND_MIN_TOTAL : max;
 }
 
 enum read_result {
@@ -228,8 +240,10 @@ static enum read_result stream_append(struct imap_session *sess, const struct im
 	const char *error = NULL;
 	enum read_result rr = READ_COMMAND;
 
-	if (lit->size > (uint64_t)sess->d->set.max_message_size) {
-		/* RFC 7889: the message is over APPENDLIMIT */
+	if (lit->size > (uint64_t)sess->d->set.max_message_size ||
+	    sess->nappends >= IMAP_APPEND_MAX ||
+	    sess->append_bytes + lit->size > append_total_max(sess)) {
+		/* RFC 7889: the message is over APPENDLIMIT (or the command over our caps) */
 		enum imap_parse_result r = imap_parser_literal_skip(sess->parser, "Message too large");
 
 		sess->append_toobig = true;
@@ -249,6 +263,7 @@ static enum read_result stream_append(struct imap_session *sess, const struct im
 	}
 	am = &sess->appends[sess->nappends++];
 	memset(am, 0, sizeof(*am));
+	sess->append_bytes += lit->size;
 	am->literal8 = lit->literal8;
 	am->status = store_msg_begin(sess->d->store, &am->msg, &error);
 	if (am->status != STORE_OK)

@@ -31,6 +31,9 @@ struct sasl_session;
 struct store_msg;
 struct tls_holder;
 
+/* Deadline for each write to a client (one that does not read is dropped). */
+#define IMAPD_WRITE_TIMEOUT_MS (5 * 60 * 1000)
+
 struct imapd_settings {
 	char hostname[256];
 	bool plaintext_auth;       /* LOGIN / AUTHENTICATE without TLS from any client */
@@ -99,6 +102,7 @@ struct imap_session {
 	/* APPEND literals of the command being read */
 	struct imap_append_msg *appends;
 	size_t nappends, appends_cap;
+	uint64_t append_bytes;
 	bool append_toobig;
 	/* once logged in */
 	struct sasl_session *sasl;

@@ -287,6 +287,8 @@ def test_copy_move_expunge():
     f, _, _ = c.fetch("m13", "FETCH 1:* UID")
     assert [v["UID"] for v in f.values()] == [b"3"], f
     c.cmd("m14", "STORE 1 +FLAGS (\\Deleted)")
+    lines = c.cmd("m14b", "STATUS Src (DELETED DELETED-STORAGE)")
+    assert '* STATUS "Src" (DELETED 1 DELETED-STORAGE 1)' in lines, lines
     assert c.cmd("m15", "CLOSE") == ["m15 OK CLOSE completed"], "CLOSE expunges silently"
     lines = c.cmd("m16", "STATUS Src (MESSAGES)")
     assert '* STATUS "Src" (MESSAGES 0)' in lines, lines
@@ -356,6 +358,13 @@ def test_two_sessions():
     assert "t9 OK [READ-WRITE] SELECT completed" in lines, lines
     f, _, _ = a.fetch("t10", "FETCH * BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
     assert list(f.values())[0]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: delivered\r\n\r\n", f
+    # a folder deleted under a session that has it selected: that session ends with BYE
+    a.cmd("t11", "CREATE Doomed")
+    b.cmd("u6", "SELECT Doomed")
+    assert a.cmd("t12", "DELETE Doomed")[-1].startswith("t12 OK")
+    lines = b.cmd("u7", "NOOP")
+    assert lines[0].startswith("* BYE") and lines[-1].startswith("u7 OK"), lines
+    assert b.closed()
     a.close()
     b.close()
 

@@ -247,6 +247,11 @@ def test_mailbox_names():
     assert m.rename("Nope", "X")[0] == "NO"
     assert m.rename("Drafts2", "Sent")[0] == "NO"
     assert m.rename("Archive2", "Archive2/inner")[0] == "NO"
+    # RFC 3501 6.3.5: renaming INBOX moves its messages; INBOX stays, empty
+    assert m.append("INBOX", None, None, b"Subject: keep\r\n\r\nx\r\n")[0] == "OK"
+    assert m.rename("inbox", '"Old Inbox"')[0] == "OK"
+    assert m.status("INBOX", "(MESSAGES)")[1] == [b'"INBOX" (MESSAGES 0)']
+    assert m.status('"Old Inbox"', "(MESSAGES)")[1] == [b'"Old Inbox" (MESSAGES 1)']
     assert m.delete("Drafts2")[0] == "OK"
     assert m.delete("Drafts2")[0] == "NO"
     assert m.delete("INBOX")[0] == "NO"
@@ -364,9 +369,19 @@ def test_compress():
 
 def test_per_user_cap_and_timeouts():
     w = World(users=("dave",), imapd_settings={"imapd_max_per_user": "2",
+                                               "imapd_max_per_ip": "6",
                                                "imapd_login_timeout": "1s",
                                                "imapd_idle_timeout": "2s"})
     try:
+        # the per-address cap: the seventh connection is refused with BYE
+        many = [w.raw() for _ in range(6)]
+        seventh = w.raw()
+        assert seventh.greeting.startswith("* BYE [UNAVAILABLE] Too many connections"), \
+            seventh.greeting
+        assert seventh.closed()
+        for c in many:
+            c.close()
+        time.sleep(0.2)
         a, b = w.login("dave"), w.login("dave")
         third = w.connect()
         try:
