@@ -29,6 +29,9 @@
 #define COLS_LIGHT                                                                                 \
 	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size,"                        \
 	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, NULL, NULL"
+/* FLAGS, UID, RFC822.SIZE, MODSEQ alone: none of the wider columns */
+#define COLS_META                                                                                  \
+	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size, 0, '', '', NULL, NULL"
 #define COLS_FULL                                                                                  \
 	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size,"                        \
 	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, envelope, bodystructure"
@@ -41,8 +44,10 @@
 
 static const struct db_stmt stmt_range_light = {"imapd_fetch_range_light", COLS_LIGHT BY_RANGE};
 static const struct db_stmt stmt_range_full = {"imapd_fetch_range_full", COLS_FULL BY_RANGE};
+static const struct db_stmt stmt_range_meta = {"imapd_fetch_range_meta", COLS_META BY_RANGE};
 static const struct db_stmt stmt_list_light = {"imapd_fetch_list_light", COLS_LIGHT BY_LIST};
 static const struct db_stmt stmt_list_full = {"imapd_fetch_list_full", COLS_FULL BY_LIST};
+static const struct db_stmt stmt_list_meta = {"imapd_fetch_list_meta", COLS_META BY_LIST};
 
 enum col { C_UID, C_FLAGS, C_KEYWORDS, C_MODSEQ, C_SIZE, C_DATE, C_BLOB, C_PREFIX, C_ENV, C_BS };
 
@@ -221,15 +226,20 @@ static void send_message(struct fetch_ctx *ctx, const PGresult *res, int r, size
 			return;
 		}
 	}
-	sbuf_appendf(&out, "* %zu FETCH (", idx + 1);
+	sbuf_append(&out, "* ", 2);
+	sbuf_append_u64(&out, idx + 1);
+	sbuf_append(&out, " FETCH (", 8);
 	size_t mark = out.len;
 #define SEP() (out.len > mark ? " " : "")
-	if (req->bits & FETCH_UID)
-		sbuf_appendf(&out, "%sUID %u", SEP(), uid);
+	if (req->bits & FETCH_UID) {
+		sbuf_append_str(&out, SEP());
+		sbuf_append(&out, "UID ", 4);
+		sbuf_append_u64(&out, uid);
+	}
 	if (flags) {
 		sbuf_appendf(&out, "%sFLAGS ", SEP());
 		imap_flags_format((unsigned int)imap_col_i64(res, r, C_FLAGS), PQgetvalue(res, r, C_KEYWORDS),
-				  &out);
+				  sess->view->msgs[idx].recent, &out);
 		imap_view_keywords_seen(sess, PQgetvalue(res, r, C_KEYWORDS));
 		if (sess->view->msgs[idx].modseq < imap_col_i64(res, r, C_MODSEQ))
 			sess->view->msgs[idx].modseq = imap_col_i64(res, r, C_MODSEQ);
@@ -240,9 +250,12 @@ static void send_message(struct fetch_ctx *ctx, const PGresult *res, int r, size
 		imap_format_datetime(imap_col_i64(res, r, C_DATE), date);
 		sbuf_appendf(&out, "%sINTERNALDATE \"%s\"", SEP(), date);
 	}
-	if (req->bits & FETCH_SIZE)
-		sbuf_appendf(&out, "%sRFC822.SIZE %lld", SEP(),
-			     needs_file ? (long long)m.file.size : (long long)imap_col_i64(res, r, C_SIZE));
+	if (req->bits & FETCH_SIZE) {
+		sbuf_append_str(&out, SEP());
+		sbuf_append(&out, "RFC822.SIZE ", 12);
+		sbuf_append_u64(&out, needs_file ? (uint64_t)m.file.size
+						 : (uint64_t)imap_col_i64(res, r, C_SIZE));
+	}
 	if (req->bits & FETCH_ENVELOPE) {
 		sbuf_appendf(&out, "%sENVELOPE ", SEP());
 		if (env_cached)
@@ -301,6 +314,12 @@ static int fetch_batch(struct fetch_ctx *ctx, const size_t *idx, size_t n, const
 	struct imap_session *sess = ctx->sess;
 	const struct imap_view *v = sess->view;
 	bool full = (ctx->req->bits & (FETCH_ENVELOPE | FETCH_BODYSTRUCTURE)) != 0;
+	bool meta = !full && ctx->req->nsections == 0 &&
+		    !(ctx->req->bits & (FETCH_INTERNALDATE | FETCH_BODY));
+	const struct db_stmt *by_range = full ? &stmt_range_full
+					 : meta ? &stmt_range_meta : &stmt_range_light;
+	const struct db_stmt *by_list = full ? &stmt_list_full
+					: meta ? &stmt_list_meta : &stmt_list_light;
 	bool contiguous = idx[n - 1] - idx[0] == n - 1;
 	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ], b3[IMAP_I64_BUFSZ], b4[IMAP_I64_BUFSZ];
 	const char *since = ctx->req->changedsince >= 0 ? imap_i64(b4, ctx->req->changedsince) : NULL;
@@ -321,8 +340,7 @@ static int fetch_batch(struct fetch_ctx *ctx, const size_t *idx, size_t n, const
 	if (contiguous) {
 		const char *params[4] = {b1, imap_i64(b2, uids[0]), imap_i64(b3, uids[n - 1]), since};
 
-		rc = imap_query(sess->d, full ? &stmt_range_full : &stmt_range_light, 4, params, &res,
-				error_r);
+		rc = imap_query(sess->d, by_range, 4, params, &res, error_r);
 	} else {
 		const char *params[3];
 
@@ -333,8 +351,7 @@ static int fetch_batch(struct fetch_ctx *ctx, const size_t *idx, size_t n, const
 		params[0] = b1;
 		params[1] = list.data;
 		params[2] = since;
-		rc = imap_query(sess->d, full ? &stmt_list_full : &stmt_list_light, 3, params, &res,
-				error_r);
+		rc = imap_query(sess->d, by_list, 3, params, &res, error_r);
 	}
 	sbuf_free(&list);
 	free(uids);

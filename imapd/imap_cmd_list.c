@@ -25,14 +25,20 @@
 
 static const struct db_stmt stmt_folders = {
     "imapd_list_folders",
-    "SELECT id, name, special_use, subscribed FROM folders WHERE mailbox_id = $1"};
+    "SELECT f.id, f.name, f.special_use, s.name IS NOT NULL FROM folders f"
+    " LEFT JOIN subscriptions s ON s.mailbox_id = f.mailbox_id AND s.name = f.name"
+    " WHERE f.mailbox_id = $1"
+    " UNION ALL"
+    " SELECT 0, s.name, NULL, true FROM subscriptions s WHERE s.mailbox_id = $1"
+    " AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.mailbox_id = $1 AND f.name = s.name)"};
 
 struct entry {
-	int64_t id;      /* 0 for a level with no folder of its own */
+	int64_t id;      /* 0 for a level or a subscribed name with no folder of its own */
 	char *name;
 	char *special;   /* "\\Sent" ... or NULL */
 	bool subscribed;
-	bool children;   /* some name lies below it */
+	bool listed;     /* a folder, or a level above one: what a plain LIST shows */
+	bool children;   /* some folder lies below it */
 	bool sub_child;  /* some subscribed name lies below it */
 };
 
@@ -103,12 +109,13 @@ static int load_folders(struct imap_session *sess, struct folder_list *l, const 
 		e->id = imap_col_i64(res, r, 0);
 		e->special = PQgetisnull(res, r, 2) ? NULL : xstrdup(PQgetvalue(res, r, 2));
 		e->subscribed = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+		e->listed = e->id != 0;
 	}
 	PQclear(res);
 	real = l->n;
 	for (size_t i = 0; i < real; i++) {
 		const char *name = l->e[i].name;
-		bool sub = l->e[i].subscribed;
+		bool sub = l->e[i].subscribed, is_folder = l->e[i].id != 0;
 
 		for (const char *slash = strchr(name, '/'); slash != NULL;
 		     slash = strchr(slash + 1, '/')) {
@@ -118,7 +125,8 @@ static int load_folders(struct imap_session *sess, struct folder_list *l, const 
 			if (p == NULL)
 				p = list_add(l, parent, strlen(parent));
 			free(parent);
-			p->children = true;
+			if (is_folder)
+				p->children = p->listed = true;
 			if (sub)
 				p->sub_child = true;
 		}
@@ -255,8 +263,10 @@ static void send_entry(struct imap_session *sess, const struct list_options *o,
 	} else {
 		if (e->id == 0)
 			sbuf_append_str(&line, o->extended || rev2 ? "\\NonExistent" : "\\Noselect");
-		sbuf_appendf(&line, "%s%s", line.len > mark ? " " : "",
-			     e->children ? "\\HasChildren" : "\\HasNoChildren");
+		/* a name only subscribed has no children to tell of (RFC 5258 example 5.4) */
+		if (e->listed)
+			sbuf_appendf(&line, "%s%s", line.len > mark ? " " : "",
+				     e->children ? "\\HasChildren" : "\\HasNoChildren");
 		if (e->subscribed && (o->ret_subscribed || o->sel_subscribed))
 			sbuf_append_str(&line, " \\Subscribed");
 		if (e->special != NULL)
@@ -291,10 +301,10 @@ static int run_list(struct imap_session *sess, const struct list_options *o, str
 
 			for (size_t p = 0; p < npatterns; p++)
 				pct |= patterns[p].len > 0 && patterns[p].data[patterns[p].len - 1] == '%';
-			if (!(e->subscribed && e->id != 0) && !(pct && e->sub_child))
+			if (!e->subscribed && !(pct && e->sub_child))
 				continue;
 		} else if (o->sel_subscribed) {
-			if (!(e->subscribed && e->id != 0)) {
+			if (!e->subscribed) {
 				if (!o->recursive || !e->sub_child)
 					continue;
 				childinfo = true;
@@ -302,6 +312,8 @@ static int run_list(struct imap_session *sess, const struct list_options *o, str
 		} else if (o->sel_special_use) {
 			if (e->special == NULL)
 				continue;
+		} else if (!e->listed) {
+			continue; /* only subscribed, no folder: not in a plain LIST */
 		}
 		send_entry(sess, o, e, childinfo);
 		if (o->ret_status && e->id != 0) {

@@ -210,21 +210,27 @@ void imap_cmd_rename(struct imap_session *sess, const struct imap_arg *args, siz
 		snprintf(sess->view->name, sizeof(sess->view->name), "%s", to);
 }
 
+/*
+ * RFC 3501 6.3.6-7: a name is subscribed whether its folder exists or not
+ * (RFC 9051 6.3.7 lets a server refuse that; we keep the name, as the
+ * client may make the folder later or on another device).
+ */
 static void subscribe(struct imap_session *sess, const struct imap_arg *args, size_t nargs,
 		      bool on)
 {
 	char name[STORE_FOLDER_NAME_MAX + 1];
 	const char *error = NULL;
-	int64_t id;
 	int rc;
 
 	if (nargs != 1) {
 		imap_tagged(sess, "BAD Syntax: %sSUBSCRIBE mailbox", on ? "" : "UN");
 		return;
 	}
-	if (find_folder(sess, &args[0], name, &id) < 0)
+	if (imap_mailbox_name(sess, &args[0], name, &error) < 0) {
+		imap_tagged(sess, "NO [CANNOT] %s", error);
 		return;
-	rc = store_folder_subscribe(sess->d->store, &sess->mailbox, id, on, &error);
+	}
+	rc = store_subscription_set(sess->d->store, &sess->mailbox, name, on, &error);
 	if (rc != STORE_OK)
 		imap_tagged_store_error(sess, rc, error);
 }

@@ -23,8 +23,8 @@ static void send_select_responses(struct imap_session *sess)
 	imap_view_send_flags(sess);
 	imap_untagged(sess, "%zu EXISTS", v->count);
 	if (!rev2) {
-		/* RFC 3501 6.3.1; \Recent is not kept (RFC 9051 removed it) */
-		imap_untagged(sess, "0 RECENT");
+		/* RFC 3501 6.3.1 (RFC 9051 removed \Recent) */
+		imap_untagged(sess, "%zu RECENT", v->nrecent);
 		if (v->first_unseen > 0)
 			imap_untagged(sess, "OK [UNSEEN %zu] First unseen", v->first_unseen);
 	}

@@ -18,7 +18,8 @@ static const struct db_stmt stmt_status = {
     "SELECT f.uidvalidity, f.uidnext, f.highestmodseq, count(m.id),"
     " count(m.id) FILTER (WHERE m.flags & 1 = 0), coalesce(sum(m.size), 0),"
     " count(m.id) FILTER (WHERE m.flags & 8 <> 0),"
-    " coalesce(sum(m.size) FILTER (WHERE m.flags & 8 <> 0), 0)"
+    " coalesce(sum(m.size) FILTER (WHERE m.flags & 8 <> 0), 0),"
+    " count(m.id) FILTER (WHERE m.uid >= f.first_recent_uid)"
     " FROM folders f LEFT JOIN messages m ON m.folder_id = f.id"
     " WHERE f.id = $1 AND f.mailbox_id = $2 GROUP BY f.id"};
 
@@ -92,7 +93,8 @@ int imap_status_send(struct imap_session *sess, int64_t folder_id, const char *n
 			v = imap_col_i64(res, 0, 3);
 			break;
 		case ST_RECENT:
-			v = 0;
+			/* RFC 3501 6.3.10: not yet told to any session */
+			v = imap_col_i64(res, 0, 8);
 			break;
 		case ST_UIDNEXT:
 			v = imap_col_i64(res, 0, 1);

@@ -402,8 +402,10 @@ static bool eval(const struct skey *k, struct msg *m)
 	switch (k->type) {
 	case SK_ALL:
 		return true;
-	case SK_NONE:
-		return false;
+	case SK_RECENT:
+		if (k->flag != 0 && (imap_col_i64(res, r, SC_FLAGS) & k->flag) != 0)
+			return false;
+		return m->sess->view->msgs[m->seq - 1].recent != k->negate;
 	case SK_AND:
 		for (size_t i = 0; i < k->nkids; i++) {
 			if (!eval(&k->kids[i], m))

@@ -235,11 +235,14 @@ static int parse_key(struct pctx *c, const struct imap_arg *args, size_t nargs, 
 			return (x = next_arg(c, args, nargs, i)) == NULL ? -1 : take_date(c, x, k);
 		}
 	}
-	if (strcasecmp(name, "ALL") == 0 || strcasecmp(name, "OLD") == 0) {
+	if (strcasecmp(name, "ALL") == 0) {
 		k->type = SK_ALL;
-	} else if (strcasecmp(name, "NEW") == 0 || strcasecmp(name, "RECENT") == 0) {
-		/* \Recent is not kept (RFC 9051 removed it): no message is recent */
-		k->type = SK_NONE;
+	} else if (strcasecmp(name, "RECENT") == 0 || strcasecmp(name, "OLD") == 0 ||
+		   strcasecmp(name, "NEW") == 0) {
+		/* RFC 3501 6.4.4: OLD is NOT RECENT, NEW is RECENT UNSEEN */
+		k->type = SK_RECENT;
+		k->negate = name[0] == 'O' || name[0] == 'o';
+		k->flag = name[0] == 'N' || name[0] == 'n' ? STORE_FLAG_SEEN : 0;
 	} else if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
 		k->type = SK_KEYWORD;
 		k->negate = name[0] == 'U' || name[0] == 'u';

@@ -10,7 +10,7 @@
 
 enum skey_type {
 	SK_ALL,
-	SK_NONE,    /* RECENT, NEW: \Recent is not kept */
+	SK_RECENT,  /* \Recent in the view (not with negate: OLD); flag: and not \Seen (NEW) */
 	SK_AND,     /* (keys) and the top level */
 	SK_OR,
 	SK_NOT,

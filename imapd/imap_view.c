@@ -22,20 +22,33 @@
 #include <string.h>
 #include <strings.h>
 
+/*
+ * $1 folder, $2 mailbox, $3 whether this session claims the recent
+ * messages. Rows: the folder (kind 0, with the first recent UID), every
+ * message (kind 1, read from the (folder_id, uid) key alone: see schema
+ * 0007), every keyword in use (kind 2), in no promised order. The claim
+ * stops at the UIDNEXT of the statement's snapshot, so a message delivered
+ * meanwhile is claimed by the sync that first shows it.
+ */
 static const struct db_stmt stmt_load = {
     "imapd_view_load",
-    "SELECT 0, f.uidvalidity, f.uidnext, f.highestmodseq, NULL::text"
-    " FROM folders f WHERE f.id = $1 AND f.mailbox_id = $2"
+    "WITH f AS (SELECT uidvalidity, uidnext, highestmodseq, first_recent_uid FROM folders"
+    "  WHERE id = $1 AND mailbox_id = $2)"
+    " SELECT 0, uidvalidity, uidnext, highestmodseq, (CASE WHEN $3 AND first_recent_uid < uidnext"
+    "  THEN sluice_store_claim_recent($1, uidnext) ELSE first_recent_uid END)::text FROM f"
     " UNION ALL"
-    " SELECT 1, m.uid, m.modseq, m.flags, CASE WHEN m.keywords = '{}' THEN NULL"
-    "   ELSE array_to_string(m.keywords, ' ') END"
-    " FROM messages m WHERE m.folder_id = $1"
-    "   AND EXISTS (SELECT 1 FROM folders f WHERE f.id = $1 AND f.mailbox_id = $2)"
-    " ORDER BY 1, 2"};
+    " SELECT 1, m.uid, m.modseq, m.flags, NULL FROM messages m"
+    "  WHERE m.folder_id = $1 AND EXISTS (SELECT 1 FROM f)"
+    " UNION ALL"
+    " SELECT 2, 0, 0, 0, k.kw FROM (SELECT DISTINCT unnest(keywords) AS kw FROM messages"
+    "  WHERE folder_id = $1 AND keywords <> '{}' AND EXISTS (SELECT 1 FROM f)) k"};
 
+/* $1 folder, $2 the view's mod-sequence, $3 claim the recent messages (as above). */
 static const struct db_stmt stmt_sync = {
     "imapd_view_sync",
-    "SELECT 0, f.uidnext, f.highestmodseq, 0, NULL::text FROM folders f WHERE f.id = $1"
+    "SELECT 0, f.uidnext, f.highestmodseq, 0, (CASE WHEN $3 AND f.first_recent_uid < f.uidnext"
+    "  THEN sluice_store_claim_recent($1, f.uidnext) ELSE f.first_recent_uid END)::text"
+    " FROM folders f WHERE f.id = $1"
     " UNION ALL"
     " SELECT 1, m.uid, m.modseq, m.flags, array_to_string(m.keywords, ' ')"
     " FROM messages m WHERE m.folder_id = $1 AND m.modseq > $2"
@@ -58,7 +71,7 @@ static void view_free(struct imap_view **vp)
 	free(v);
 }
 
-static void msgs_push(struct imap_view *v, uint32_t uid, int64_t modseq)
+static void msgs_push(struct imap_view *v, uint32_t uid, int64_t modseq, bool recent)
 {
 	if (v->count == v->cap) {
 		v->cap = v->cap == 0 ? 64 : v->cap * 2;
@@ -66,8 +79,24 @@ static void msgs_push(struct imap_view *v, uint32_t uid, int64_t modseq)
 	}
 	v->msgs[v->count].uid = uid;
 	v->msgs[v->count].expunged = false;
+	v->msgs[v->count].recent = recent;
 	v->msgs[v->count].modseq = modseq;
 	v->count++;
+	if (recent)
+		v->nrecent++;
+}
+
+static int msg_uid_cmp(const void *a, const void *b)
+{
+	const struct imap_view_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Whether this session keeps \Recent (RFC 3501 2.3.2; IMAP4rev2 has none). */
+static bool claims_recent(const struct imap_session *sess, bool readonly)
+{
+	return !readonly && !(sess->enabled & IMAP_ENABLED_REV2);
 }
 
 /* Add each keyword of a space-separated list; true when one was new. */
@@ -96,21 +125,28 @@ int imap_view_open(struct imap_session *sess, int64_t folder_id, const char *nam
 		   const char **error_r)
 {
 	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
-	const char *params[2] = {imap_i64(b1, folder_id), imap_i64(b2, sess->mailbox.id)};
+	const char *params[3] = {imap_i64(b1, folder_id), imap_i64(b2, sess->mailbox.id),
+				 claims_recent(sess, readonly) ? "true" : "false"};
 	struct imap_view *v;
 	PGresult *res;
-	int rc, rows;
+	int rc, rows, folder_row = -1;
+	uint32_t first_recent, first_unseen_uid = UINT32_MAX;
+	bool sorted = true;
 
 	imap_view_close(sess);
 	/* watch before loading: a change in between is then seen at the next sync */
 	imap_notify_watch(sess->d->notify, sess->sub, folder_id);
-	rc = imap_query(sess->d, &stmt_load, 2, params, &res, error_r);
+	rc = imap_query(sess->d, &stmt_load, 3, params, &res, error_r);
 	if (rc != STORE_OK) {
 		imap_notify_watch(sess->d->notify, sess->sub, 0);
 		return rc;
 	}
 	rows = PQntuples(res);
-	if (rows == 0 || imap_col_i64(res, 0, 0) != 0) {
+	for (int r = 0; r < rows && folder_row < 0; r++) {
+		if (imap_col_i64(res, r, 0) == 0)
+			folder_row = r;
+	}
+	if (folder_row < 0) {
 		PQclear(res);
 		imap_notify_watch(sess->d->notify, sess->sub, 0);
 		*error_r = "no such folder";
@@ -119,24 +155,33 @@ int imap_view_open(struct imap_session *sess, int64_t folder_id, const char *nam
 	v = xcalloc(1, sizeof(*v));
 	v->folder_id = folder_id;
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->uidvalidity = (uint32_t)imap_col_i64(res, 0, 1);
-	v->uidnext = (uint32_t)imap_col_i64(res, 0, 2);
-	v->highestmodseq = imap_col_i64(res, 0, 3);
+	v->uidvalidity = (uint32_t)imap_col_i64(res, folder_row, 1);
+	v->uidnext = (uint32_t)imap_col_i64(res, folder_row, 2);
+	v->highestmodseq = imap_col_i64(res, folder_row, 3);
+	first_recent = (sess->enabled & IMAP_ENABLED_REV2) ? UINT32_MAX
+							    : (uint32_t)imap_col_i64(res, folder_row, 4);
 	v->readonly = readonly;
-	if (rows > 1) {
-		v->cap = (size_t)rows - 1;
-		v->msgs = xmalloc(v->cap * sizeof(*v->msgs));
-	}
-	for (int r = 1; r < rows; r++) {
-		unsigned int flags = (unsigned int)imap_col_i64(res, r, 3);
+	v->cap = (size_t)rows;
+	v->msgs = xmalloc(v->cap * sizeof(*v->msgs));
+	for (int r = 0; r < rows; r++) {
+		int64_t kind = imap_col_i64(res, r, 0);
 
-		msgs_push(v, (uint32_t)imap_col_i64(res, r, 1), imap_col_i64(res, r, 2));
-		if (v->first_unseen == 0 && !(flags & STORE_FLAG_SEEN))
-			v->first_unseen = v->count;
-		if (!PQgetisnull(res, r, 4))
+		if (kind == 1) {
+			uint32_t uid = (uint32_t)imap_col_i64(res, r, 1);
+
+			sorted = sorted && (v->count == 0 || v->msgs[v->count - 1].uid < uid);
+			msgs_push(v, uid, imap_col_i64(res, r, 2), uid >= first_recent);
+			if (!(imap_col_i64(res, r, 3) & STORE_FLAG_SEEN) && uid < first_unseen_uid)
+				first_unseen_uid = uid;
+		} else if (kind == 2) {
 			keywords_add(v, PQgetvalue(res, r, 4));
+		}
 	}
 	PQclear(res);
+	if (!sorted)
+		qsort(v->msgs, v->count, sizeof(*v->msgs), msg_uid_cmp);
+	if (first_unseen_uid != UINT32_MAX)
+		v->first_unseen = (size_t)imap_view_find(v, first_unseen_uid) + 1;
 	sess->view = v;
 	sess->state = IMAP_STATE_SELECTED;
 	/* the load is the state: only later notifications count */
@@ -253,7 +298,7 @@ int imap_view_resolve(struct imap_session *sess, const struct imap_arg *arg, boo
 	return 0;
 }
 
-void imap_flags_format(unsigned int flags, const char *keywords, struct sbuf *out)
+void imap_flags_format(unsigned int flags, const char *keywords, bool recent, struct sbuf *out)
 {
 	static const struct {
 		unsigned int bit;
@@ -271,6 +316,10 @@ void imap_flags_format(unsigned int flags, const char *keywords, struct sbuf *ou
 			sbuf_appendf(out, "%s%s", first ? "" : " ", names[i].name);
 			first = false;
 		}
+	}
+	if (recent) {
+		sbuf_appendf(out, "%s\\Recent", first ? "" : " ");
+		first = false;
 	}
 	if (keywords != NULL && *keywords != '\0')
 		sbuf_appendf(out, "%s%s", first ? "" : " ", keywords);
@@ -310,7 +359,7 @@ void imap_view_send_fetch_flags(struct imap_session *sess, size_t idx, unsigned 
 	if (with_uid)
 		sbuf_appendf(&line, "UID %u ", sess->view->msgs[idx].uid);
 	sbuf_append_str(&line, "FLAGS ");
-	imap_flags_format(flags, keywords, &line);
+	imap_flags_format(flags, keywords, sess->view->msgs[idx].recent, &line);
 	if (sess->enabled & IMAP_ENABLED_CONDSTORE)
 		sbuf_appendf(&line, " MODSEQ (%lld)", (long long)modseq);
 	sbuf_append(&line, ")\r\n", 3);
@@ -318,12 +367,25 @@ void imap_view_send_fetch_flags(struct imap_session *sess, size_t idx, unsigned 
 	sbuf_free(&line);
 }
 
+/* Drop the messages marked expunged. */
+static void compact(struct imap_view *v)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < v->count; i++) {
+		if (!v->msgs[i].expunged)
+			v->msgs[out++] = v->msgs[i];
+		else if (v->msgs[i].recent)
+			v->nrecent--;
+	}
+	v->count = out;
+}
+
 /* Tell and drop the messages marked expunged. */
 static void send_expunges(struct imap_session *sess)
 {
 	struct imap_view *v = sess->view;
 	struct imap_seqset gone = {0};
-	size_t out = 0;
 
 	if (sess->enabled & IMAP_ENABLED_QRESYNC) {
 		/* RFC 7162 3.2.10: VANISHED instead of EXPUNGE */
@@ -347,17 +409,12 @@ static void send_expunges(struct imap_session *sess)
 				imap_untagged(sess, "%zu EXPUNGE", i + 1);
 		}
 	}
-	for (size_t i = 0; i < v->count; i++) {
-		if (!v->msgs[i].expunged)
-			v->msgs[out++] = v->msgs[i];
-	}
-	v->count = out;
+	compact(v);
 }
 
 void imap_view_expunged(struct imap_session *sess, const int64_t *uids, size_t n, bool announce)
 {
 	struct imap_view *v = sess->view;
-	size_t out = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		ssize_t k = imap_view_find(v, (uint32_t)uids[i]);
@@ -369,20 +426,17 @@ void imap_view_expunged(struct imap_session *sess, const int64_t *uids, size_t n
 		send_expunges(sess);
 		return;
 	}
-	for (size_t i = 0; i < v->count; i++) {
-		if (!v->msgs[i].expunged)
-			v->msgs[out++] = v->msgs[i];
-	}
-	v->count = out;
+	compact(v);
 }
 
 void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force)
 {
 	struct imap_view *v = sess->view;
 	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
-	const char *params[2], *error = NULL;
+	const char *params[3], *error = NULL;
 	bool pending = false, changed, with_uid;
-	size_t known;
+	size_t known, recent;
+	uint32_t first_recent;
 	PGresult *res;
 	int rows;
 
@@ -398,7 +452,8 @@ void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force)
 	}
 	params[0] = imap_i64(b1, v->folder_id);
 	params[1] = imap_i64(b2, v->highestmodseq);
-	if (imap_query(sess->d, &stmt_sync, 2, params, &res, &error) != STORE_OK) {
+	params[2] = claims_recent(sess, v->readonly) ? "true" : "false";
+	if (imap_query(sess->d, &stmt_sync, 3, params, &res, &error) != STORE_OK) {
 		/* try again at the next chance; the client hears nothing now */
 		log_debug("sync: %s", error);
 		v->resync = true;
@@ -424,17 +479,23 @@ void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force)
 	if (allow_expunge)
 		send_expunges(sess);
 	known = v->count;
+	recent = v->nrecent;
+	first_recent = (sess->enabled & IMAP_ENABLED_REV2) ? UINT32_MAX
+							    : (uint32_t)imap_col_i64(res, 0, 4);
 	/* new messages: UIDs above every one in the view */
 	for (int r = 1; r < rows; r++) {
 		uint32_t uid = (uint32_t)imap_col_i64(res, r, 1);
 
 		if (imap_col_i64(res, r, 0) == 1 && uid > imap_view_max_uid(v)) {
-			msgs_push(v, uid, imap_col_i64(res, r, 2));
+			msgs_push(v, uid, imap_col_i64(res, r, 2), uid >= first_recent);
 			imap_view_keywords_seen(sess, PQgetvalue(res, r, 4));
 		}
 	}
 	if (v->count > known)
 		imap_untagged(sess, "%zu EXISTS", v->count);
+	/* RFC 3501 7.3.2: RECENT when the number changes (not in IMAP4rev2) */
+	if (v->nrecent != recent && !(sess->enabled & IMAP_ENABLED_REV2))
+		imap_untagged(sess, "%zu RECENT", v->nrecent);
 	/* flag changes of messages the client knows */
 	/* RFC 7162 3.2.4 wants the UID with QRESYNC; it helps every client */
 	with_uid = true;

@@ -18,6 +18,7 @@
 struct imap_view_msg {
 	uint32_t uid;
 	bool expunged; /* gone from the index, not yet told (no EXPUNGE allowed then) */
+	bool recent;   /* \Recent for this session (RFC 3501 2.3.2) */
 	int64_t modseq;
 };
 
@@ -31,6 +32,7 @@ struct imap_view {
 	bool deleted; /* the folder is gone */
 	struct imap_view_msg *msgs;
 	size_t count, cap;
+	size_t nrecent; /* messages with recent set */
 	size_t first_unseen; /* at open: sequence number of the first unseen message, 0 if none */
 	char **keywords;     /* every keyword the client has been told of (FLAGS) */
 	size_t nkeywords;
@@ -74,8 +76,11 @@ uint32_t imap_view_max_uid(const struct imap_view *v);
 int imap_view_resolve(struct imap_session *sess, const struct imap_arg *arg, bool uid,
 		      size_t **idx_r, size_t *n_r, const char **error_r);
 
-/* Append "(\Seen kw ...)" for store flags and space-separated keywords (may be NULL). */
-void imap_flags_format(unsigned int flags, const char *keywords, struct sbuf *out);
+/*
+ * Append "(\Seen kw ...)" for store flags and space-separated keywords (may
+ * be NULL), with \Recent when `recent`.
+ */
+void imap_flags_format(unsigned int flags, const char *keywords, bool recent, struct sbuf *out);
 /*
  * Learn keywords (space-separated) the client may not know: when there is
  * a new one, send FLAGS and PERMANENTFLAGS again (RFC 3501 7.2.6).

@@ -372,11 +372,23 @@ done:
 	return rc;
 }
 
+/*
+ * $1 mailbox, $2 folder, $3 its current name, $4 the new one. The folders
+ * below move along, and so do the subscriptions of the names (those whose
+ * new name is subscribed already stay where they are).
+ */
 static const struct db_stmt stmt_folder_rename = {
     "store_folder_rename",
-    "UPDATE folders SET name = $4 || substr(name, length($3) + 1)"
-    " WHERE mailbox_id = $1 AND (id = $2 OR left(name, length($3) + 1) = $3 || '/')"
-    " AND (SELECT name FROM folders WHERE id = $2 AND mailbox_id = $1) = $3"};
+    "WITH moved AS ("
+    "  UPDATE folders SET name = $4 || substr(name, length($3) + 1)"
+    "  WHERE mailbox_id = $1 AND (id = $2 OR left(name, length($3) + 1) = $3 || '/')"
+    "  AND (SELECT name FROM folders WHERE id = $2 AND mailbox_id = $1) = $3 RETURNING id),"
+    " subs AS ("
+    "  UPDATE subscriptions s SET name = $4 || substr(s.name, length($3) + 1)"
+    "  WHERE s.mailbox_id = $1 AND (s.name = $3 OR left(s.name, length($3) + 1) = $3 || '/')"
+    "  AND EXISTS (SELECT 1 FROM moved) AND NOT EXISTS (SELECT 1 FROM subscriptions t"
+    "   WHERE t.mailbox_id = $1 AND t.name = $4 || substr(s.name, length($3) + 1)))"
+    " SELECT count(*) FROM moved"};
 static const struct db_stmt stmt_folder_name = {
     "store_folder_name", "SELECT name FROM folders WHERE id = $1 AND mailbox_id = $2"};
 
@@ -428,27 +440,37 @@ int store_folder_rename(struct store *st, const struct store_mailbox *mb, int64_
 		if (ds != DB_OK)
 			return store_db_status(ds);
 	}
-	rc = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
+	rc = strcmp(PQgetvalue(res, 0, 0), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
 	PQclear(res);
 	return rc;
 }
 
-static const struct db_stmt stmt_folder_subscribe = {
-    "store_folder_subscribe",
-    "UPDATE folders SET subscribed = $3 WHERE id = $1 AND mailbox_id = $2"};
+static const struct db_stmt stmt_subscribe = {
+    "store_subscribe",
+    "INSERT INTO subscriptions (mailbox_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING"};
+static const struct db_stmt stmt_unsubscribe = {
+    "store_unsubscribe", "DELETE FROM subscriptions WHERE mailbox_id = $1 AND name = $2"};
 
-int store_folder_subscribe(struct store *st, const struct store_mailbox *mb, int64_t folder,
+int store_subscription_set(struct store *st, const struct store_mailbox *mb, const char *name,
                            bool subscribed, const char **error_r)
 {
-	char b1[STORE_I64_BUFSZ], b2[STORE_I64_BUFSZ];
-	const char *params[3] = {store_i64(b1, folder), store_i64(b2, mb->id),
-	                         subscribed ? "true" : "false"};
+	char canon[STORE_FOLDER_NAME_MAX + 1], b1[STORE_I64_BUFSZ];
+	const char *params[2] = {store_i64(b1, mb->id), canon};
 	PGresult *res;
 	int rc;
 
-	if ((rc = store_exec(st, &stmt_folder_subscribe, 3, params, &res, error_r)) != STORE_OK)
+	if (!store_folder_name_valid(name)) {
+		*error_r = "invalid folder name";
+		return STORE_INVALID;
+	}
+	folder_canonical(name, canon, sizeof(canon));
+	rc = store_exec(st, subscribed ? &stmt_subscribe : &stmt_unsubscribe, 2, params, &res, error_r);
+	if (rc != STORE_OK)
 		return rc;
-	rc = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
+	if (!subscribed && strcmp(PQcmdTuples(res), "0") == 0) {
+		*error_r = "not subscribed";
+		rc = STORE_NOT_FOUND;
+	}
 	PQclear(res);
 	return rc;
 }

@@ -138,6 +138,9 @@ struct store_target {
 	size_t nkeywords;
 	const char *header_prefix; /* NULL or header fields, each ending in CRLF */
 	bool check_quota;          /* false for quota warnings and administrative imports */
+	/* NULL: the message given to store_deliver(); else this one (finished), for a
+	   target whose copy differs (Sieve editheader); it is linked and counted instead */
+	struct store_msg *msg;
 	/* out */
 	enum store_status status;
 	char error[256];
@@ -153,6 +156,7 @@ struct store_target {
  * rows, whose per-target result is in target->status (a folder missing or
  * over quota fails its target alone; a database failure fails them all).
  * Only a target with STORE_OK is durable: file, row and usage committed.
+ * A target with its own target->msg gets that message instead of msg.
  * internal_date 0 means now.
  */
 void store_deliver(struct store *st, struct store_msg *msg, time_t internal_date,
@@ -212,7 +216,12 @@ int store_folder_delete(struct store *st, const struct store_mailbox *mb, int64_
 /* Rename a folder and the folders below it ("a" -> "b" moves "a/x" to "b/x"). */
 int store_folder_rename(struct store *st, const struct store_mailbox *mb, int64_t folder,
                         const char *new_name, const char **error_r);
-int store_folder_subscribe(struct store *st, const struct store_mailbox *mb, int64_t folder,
+/*
+ * Subscribe or unsubscribe a folder name (RFC 3501 6.3.6-7): names, not
+ * folders, so a name may be subscribed whether its folder exists or not.
+ * A new folder's name is subscribed when it is made.
+ */
+int store_subscription_set(struct store *st, const struct store_mailbox *mb, const char *name,
                            bool subscribed, const char **error_r);
 
 /* --- reading --- */

@@ -90,6 +90,18 @@ void sbuf_append_str(struct sbuf *b, const char *s)
 	sbuf_append(b, s, strlen(s));
 }
 
+void sbuf_append_u64(struct sbuf *b, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	sbuf_append(b, buf + i, sizeof(buf) - i);
+}
+
 void sbuf_appendf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;

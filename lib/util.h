@@ -28,6 +28,8 @@ struct sbuf {
 
 void sbuf_append(struct sbuf *b, const void *data, size_t len);
 void sbuf_append_str(struct sbuf *b, const char *s);
+/* Append a number in decimal (for hot paths where printf costs). */
+void sbuf_append_u64(struct sbuf *b, uint64_t v);
 void sbuf_appendf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_reset(struct sbuf *b);
 /* The data as a C string ("" when empty). */

@@ -70,12 +70,12 @@ def test_condstore():
     assert max(before.values()) == high, (before, high)
     c.cmd("c5", "STORE 2 +FLAGS (\\Seen)")
     f, _, _ = c.fetch("c6", "FETCH 1:* (UID FLAGS) (CHANGEDSINCE %d)" % high)
-    assert list(f) == [2] and f[2]["FLAGS"] == [b"\\Seen"] and "MODSEQ" in f[2], f
+    assert list(f) == [2] and f[2]["FLAGS"] == [b"\\Seen", b"\\Recent"] and "MODSEQ" in f[2], f
     m2 = int(f[2]["MODSEQ"][0])
     # a conditional STORE: message 2 changed after `high`, 3 did not
     f, _, tagged = c.fetch("c7", "STORE 2:3 (UNCHANGEDSINCE %d) +FLAGS (\\Flagged)" % high)
     assert tagged == "c7 OK [MODIFIED 2] Conditional STORE failed", tagged
-    assert list(f) == [3] and f[3]["FLAGS"] == [b"\\Flagged"] and int(f[3]["MODSEQ"][0]) > m2, f
+    assert list(f) == [3] and f[3]["FLAGS"] == [b"\\Flagged", b"\\Recent"] and int(f[3]["MODSEQ"][0]) > m2, f
     f, _, tagged = c.fetch("c8", "UID STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)")
     assert tagged == "c8 OK [MODIFIED 1] Conditional STORE failed", tagged
     # .SILENT still tells the new mod-sequence

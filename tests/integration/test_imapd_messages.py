@@ -23,7 +23,7 @@ W = None
 def world():
     global W
     if W is None:
-        W = World(users=("alice", "bob", "carol"), lmtpd=True,
+        W = World(users=("alice", "bob", "carol", "dave"), lmtpd=True,
                   imapd_settings={"imapd_max_message_size": "64K"})
     return W
 
@@ -100,7 +100,7 @@ def test_append_and_fetch_items():
     f, _, tagged = c.fetch("a3", "FETCH 1 (FLAGS UID INTERNALDATE RFC822.SIZE ENVELOPE MODSEQ)")
     assert tagged.startswith("a3 OK"), tagged
     got = f[1]
-    assert got["FLAGS"] == [b"\\Seen", b"$Work"], got
+    assert got["FLAGS"] == [b"\\Seen", b"\\Recent", b"$Work"], got
     assert got["UID"] == b"1" and got["RFC822.SIZE"] == str(len(MSG)).encode(), got
     assert got["INTERNALDATE"] == b" 3-Jan-2023 09:00:05 +0000", got
     env = got["ENVELOPE"]
@@ -175,7 +175,7 @@ def test_body_sections():
     assert tagged.startswith("b5 NO [UNKNOWN-CTE]"), tagged
     # without PEEK \Seen is set, and the new FLAGS come along
     f, _, _ = c.fetch("b6", "FETCH 1 BODY[1]")
-    assert f[1]["FLAGS"] == [b"\\Seen"] and f[1]["BODY[1]"] == want["BODY[1]"], f
+    assert f[1]["FLAGS"] == [b"\\Seen", b"\\Recent"] and f[1]["BODY[1]"] == want["BODY[1]"], f
     f, _, _ = c.fetch("b7", "FETCH 1 (RFC822 RFC822.TEXT RFC822.SIZE)")
     assert f[1]["RFC822"] == MSG and f[1]["RFC822.TEXT"] == MSG[hdr_end:], f
     # read-only: nothing is set
@@ -233,7 +233,7 @@ def test_append_variants():
     assert subjects[1] == b"Subject: sync\r\n\r\n" and subjects[3] == b"Subject: two\r\n\r\n", subjects
     assert subjects[5] == "Subject: Grüße\r\n\r\n".encode(), subjects
     flags = {int(v["UID"]): v["FLAGS"] for v in f.values()}
-    assert flags[2] == [b"\\Flagged"] and flags[3] == [], flags
+    assert flags[2] == [b"\\Flagged", b"\\Recent"] and flags[3] == [b"\\Recent"], flags
     c.close()
 
 
@@ -245,15 +245,15 @@ def test_store():
         append_raw(c, "s%d" % (i + 1), "StoreBox", crlf("Subject: %d\n\nx\n" % i))
     c.cmd("s4", "SELECT StoreBox")
     f, _, _ = c.fetch("s5", "STORE 1:2 +FLAGS (\\Seen $Label1)")
-    assert f[1]["FLAGS"] == [b"\\Seen", b"$Label1"] and 2 in f, f
+    assert f[1]["FLAGS"] == [b"\\Seen", b"\\Recent", b"$Label1"] and 2 in f, f
     f, other, _ = c.fetch("s6", "STORE 1 -FLAGS (\\Seen)")
-    assert f[1]["FLAGS"] == [b"$Label1"], f
+    assert f[1]["FLAGS"] == [b"\\Recent", b"$Label1"], f
     f, _, _ = c.fetch("s7", "STORE 2 FLAGS (\\Answered)")
-    assert f[2]["FLAGS"] == [b"\\Answered"], f
+    assert f[2]["FLAGS"] == [b"\\Answered", b"\\Recent"], f  # STORE leaves \Recent
     f, _, tagged = c.fetch("s8", "STORE 3 +FLAGS.SILENT (\\Flagged)")
     assert f == {} and tagged.startswith("s8 OK"), (f, tagged)
     f, _, _ = c.fetch("s9", "UID STORE 3 +FLAGS \\Draft")
-    assert f[3]["FLAGS"] == [b"\\Flagged", b"\\Draft"] and f[3]["UID"] == b"3", f
+    assert f[3]["FLAGS"] == [b"\\Flagged", b"\\Draft", b"\\Recent"] and f[3]["UID"] == b"3", f
     assert c.cmd("s10", "STORE 1 +FLAGS (\\Recent)")[-1].startswith("s10 BAD")
     assert c.cmd("s11", "STORE 1 +FLAGS (\\Bogus)")[-1].startswith("s11 BAD")
     assert c.cmd("s12", "STORE 1 +FLAGS (a{b)")[-1].startswith("s12 BAD")
@@ -337,11 +337,15 @@ def test_two_sessions():
     a.cmd("t4", "SELECT Shared")
     b.cmd("u1", "SELECT Shared")
     b.cmd("u2", "STORE 2 +FLAGS (\\Flagged)")
-    append_raw(b, "u3", "Shared", crlf("Subject: new\n\nx\n"))
+    lines = append_raw(b, "u3", "Shared", crlf("Subject: new\n\nx\n"))
+    # RFC 3501 6.3.11: EXISTS at once; b is the first session told of it, so it is b's \Recent
+    assert "* 4 EXISTS" in lines and "* 1 RECENT" in lines, lines
     w.deliver("carol", crlf("Subject: delivered\n\nx\n"))
     lines = a.cmd("t5", "NOOP")
     assert "* 4 EXISTS" in lines, lines
-    assert any(l.startswith("* 2 FETCH (UID 2 FLAGS (\\Flagged)") for l in lines), lines
+    # a selected first: 1-3 are its recent messages, not the one b was told of
+    assert any(l.startswith("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent)") for l in lines), lines
+    assert not any(l.endswith(" RECENT") for l in lines), lines
     # an expunge by b: during a FETCH a is not told, after a NOOP it is
     b.cmd("u4", "STORE 1 +FLAGS (\\Deleted)")
     b.cmd("u5", "EXPUNGE")
@@ -369,6 +373,58 @@ def test_two_sessions():
     b.close()
 
 
+def recent_of(lines):
+    got = [int(l.split()[1]) for l in lines if re.fullmatch(r"\* \d+ RECENT", l)]
+    return got[-1] if got else None
+
+
+def test_recent():
+    """RFC 3501 2.3.2: \\Recent belongs to the first session told of a message."""
+    w = world()
+    for i in range(2):
+        w.deliver("dave", crlf("Subject: r%d\n\nx\n" % i))
+    a, b, c = login_raw(w, "dave"), login_raw(w, "dave"), login_raw(w, "dave")
+    # STATUS and EXAMINE look without taking
+    assert '* STATUS "INBOX" (RECENT 2 MESSAGES 2)' in c.cmd("r1", "STATUS INBOX (RECENT MESSAGES)")
+    lines = c.cmd("r2", "EXAMINE INBOX")
+    assert recent_of(lines) == 2, lines
+    f, _, _ = c.fetch("r3", "FETCH 1:* FLAGS")
+    assert f[1]["FLAGS"] == [b"\\Recent"] and f[2]["FLAGS"] == [b"\\Recent"], f
+    # the first SELECT takes them; a later one finds none
+    lines = a.cmd("r4", "SELECT INBOX")
+    assert recent_of(lines) == 2 and "* OK [UNSEEN 1] First unseen" in lines, lines
+    lines = b.cmd("r5", "SELECT INBOX")
+    assert recent_of(lines) == 0, lines
+    f, _, _ = b.fetch("r6", "FETCH 1:* FLAGS")
+    assert f[1]["FLAGS"] == [] and f[2]["FLAGS"] == [], f
+    assert '* STATUS "INBOX" (RECENT 0)' in c.cmd("r7", "STATUS INBOX (RECENT)")
+    # a new delivery goes to the first selected session that hears of it
+    w.deliver("dave", crlf("Subject: r2\n\nx\n"))
+    lines = b.cmd("r8", "NOOP")
+    assert "* 3 EXISTS" in lines and recent_of(lines) == 1, lines
+    assert b.cmd("r9", "SEARCH RECENT")[0] == "* SEARCH 3"
+    assert b.cmd("r10", "SEARCH NEW")[0] == "* SEARCH 3"
+    assert b.cmd("r11", "SEARCH OLD")[0] == "* SEARCH 1 2"
+    lines = a.cmd("r12", "NOOP")
+    assert "* 3 EXISTS" in lines and recent_of(lines) is None, lines
+    assert a.cmd("r13", "SEARCH RECENT")[0] == "* SEARCH 1 2"
+    # \\Seen does not end \\Recent; NEW is recent and unseen
+    b.cmd("r14", "STORE 3 +FLAGS (\\Seen)")
+    assert b.cmd("r15", "SEARCH NEW")[0] == "* SEARCH"
+    f, _, _ = b.fetch("r16", "FETCH 3 FLAGS")
+    assert f[3]["FLAGS"] == [b"\\Seen", b"\\Recent"], f
+    # IMAP4rev2 has no \\Recent (RFC 9051)
+    w.deliver("dave", crlf("Subject: r3\n\nx\n"))
+    d = login_raw(w, "dave")
+    d.cmd("r17", "ENABLE IMAP4rev2")
+    lines = d.cmd("r18", "SELECT INBOX")
+    assert recent_of(lines) is None, lines
+    f, _, _ = d.fetch("r19", "FETCH 4 FLAGS")
+    assert f[4]["FLAGS"] == [], f
+    for s in (a, b, c, d):
+        s.close()
+
+
 def test_imaplib_roundtrip():
     """The same operations through python's imaplib, as a script would."""
     w = world()
@@ -393,7 +449,8 @@ def test_imaplib_roundtrip():
 def main():
     try:
         run([test_append_and_fetch_items, test_body_sections, test_append_variants, test_store,
-             test_copy_move_expunge, test_quota, test_two_sessions, test_imaplib_roundtrip])
+             test_copy_move_expunge, test_quota, test_two_sessions, test_recent,
+             test_imaplib_roundtrip])
     finally:
         if W is not None:
             W.close()

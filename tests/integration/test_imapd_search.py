@@ -116,7 +116,8 @@ CASES = [
     ("ANSWERED", [2]), ("UNANSWERED", [1, 3, 4]), ("DELETED", [3]), ("UNDELETED", [1, 2, 4]),
     ("DRAFT", [3]), ("UNDRAFT", [1, 2, 4]),
     ("KEYWORD $work", [1]), ("UNKEYWORD $Work", [2, 3, 4]),
-    ("NEW", []), ("OLD", [1, 2, 3, 4]), ("RECENT", []),
+    # the first SELECT of the folder: every message is recent for this session
+    ("NEW", [2, 3, 4]), ("OLD", []), ("RECENT", [1, 2, 3, 4]), ("NOT RECENT", []),
     ("FROM alice", [1]), ("FROM example.DE", [2]), ("FROM jürgen", [2]),
     ("TO bob", [1]), ("CC carol", [1]), ("BCC hidden", [3]), ("TO alice@example.test", [2, 3]),
     ("SUBJECT MEETING", [1]), ("SUBJECT münchen", [2]), ("SUBJECT \"\"", [1, 2, 3, 4]),

@@ -316,6 +316,37 @@ def test_subscriptions_and_list_extended():
     m.logout()
 
 
+def test_subscriptions_are_names():
+    """RFC 3501 6.3.6-7, RFC 5258 3.1: a subscription outlives its folder and may precede it."""
+    w = world()
+    m = w.login("carol")
+
+    def listing(*args):
+        typ, data = m._simple_command(*args)
+        assert typ == "OK", data
+        return [d.decode() for d in m.untagged_responses.pop(args[0], []) if d is not None]
+
+    assert m.subscribe("Later/Box")[0] == "OK"
+    assert '(\\Noselect) "/" "Later/Box"' in listing("LSUB", '""', "Later/*")
+    got = listing("LIST", "(SUBSCRIBED)", '""', "Later/*")
+    assert got == ['(\\NonExistent \\Subscribed) "/" "Later/Box"'], got
+    assert not any("Later" in x for x in listing("LIST", '""', "*"))
+    assert m.create("Later/Box")[0] == "OK"
+    assert listing("LIST", '""', "Later/*") == ['(\\HasNoChildren) "/" "Later/Box"']
+    assert listing("LIST", '""', "Later") == ['(\\HasChildren) "/" "Later"']  # made as a parent
+    assert m.delete("Later/Box")[0] == "OK"
+    assert listing("LSUB", '""', "Later/*") == ['(\\Noselect) "/" "Later/Box"']
+    # RENAME carries the subscriptions of the folder and those below it
+    assert m.create("Ren/x")[0] == "OK"
+    assert m.rename("Ren", "Moved")[0] == "OK"
+    got = listing("LSUB", '""', "*")
+    assert '() "/" "Moved/x"' in got and not any('"Ren' in x for x in got), got
+    assert m.unsubscribe("Later/Box")[0] == "OK"
+    assert m.unsubscribe("Later/Box")[0] == "NO"
+    assert listing("LSUB", '""', "Later*") == ['() "/" "Later"']
+    m.logout()
+
+
 def test_select_examine_close():
     w = world()
     c = w.raw()
@@ -415,7 +446,8 @@ def main():
         run([test_greeting_and_capability, test_logindisabled_off_loopback, test_login,
              test_authenticate, test_implicit_tls, test_id_enable_namespace,
              test_garbage_and_limits, test_mailbox_names, test_utf8_names,
-             test_subscriptions_and_list_extended, test_select_examine_close, test_compress,
+             test_subscriptions_and_list_extended, test_subscriptions_are_names,
+             test_select_examine_close, test_compress,
              test_per_user_cap_and_timeouts])
     finally:
         if W is not None:
