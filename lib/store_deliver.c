@@ -5,7 +5,8 @@
  *
  * Order, so that nothing is counted that is not on disk and nothing on disk
  * stays unindexed unless a crash cut in: the message's file was fsynced by
- * store_msg_finish(); each target gets a hard link; each directory holding
+ * store_msg_finish(); each target gets a hard link (to its own copy when
+ * target->msg is set: a header Sieve edited); each directory holding
  * new links is fsynced once; then one transaction indexes every target
  * (sluice_store_append, which re-checks quota under the mailbox's lock);
  * finally the links of targets that failed are removed. When the outcome of
@@ -29,6 +30,12 @@ struct target_work {
 	int64_t folder_id;
 	bool linked;
 };
+
+/* The message a target gets: its own copy, or the one of the whole delivery. */
+static struct store_msg *target_msg(const struct store_target *t, struct store_msg *msg)
+{
+	return t->msg != NULL ? t->msg : msg;
+}
 
 static void fail(struct store_target *t, int status, const char *error)
 {
@@ -145,8 +152,8 @@ static void link_targets(struct store *st, struct store_msg *msg, time_t now,
 			fail(&targets[i], STORE_IO_ERROR, "bad storage_dir");
 			continue;
 		}
-		rc = store_blob_link(st, store_msg_tmp_path(msg), targets[i].mailbox->storage_dir,
-		                     work[i].blob, &error);
+		rc = store_blob_link(st, store_msg_tmp_path(target_msg(&targets[i], msg)),
+		                     targets[i].mailbox->storage_dir, work[i].blob, &error);
 		if (rc != STORE_OK)
 			fail(&targets[i], rc, error);
 		else
@@ -204,6 +211,7 @@ void store_deliver(struct store *st, struct store_msg *msg, time_t internal_date
 	for (i = 0; i < n; i++) {
 		struct store_target *t = &targets[i];
 		const char *prefix = t->header_prefix != NULL ? t->header_prefix : "";
+		int64_t size = store_msg_size(target_msg(t, msg)) + (int64_t)strlen(prefix);
 		struct quota_state q = {
 		    .limit_bytes = t->mailbox->quota_bytes,
 		    .limit_messages = t->mailbox->quota_messages,
@@ -224,9 +232,7 @@ void store_deliver(struct store *st, struct store_msg *msg, time_t internal_date
 		}
 		/* an early answer from the usage looked up before; the database has the last word
 		 */
-		v = t->check_quota
-		        ? quota_check(&q, store_msg_size(msg) + (int64_t)strlen(prefix), 1)
-		        : QUOTA_FITS;
+		v = t->check_quota ? quota_check(&q, size, 1) : QUOTA_FITS;
 		if (v == QUOTA_OVER_MAILBOX)
 			fail(t, STORE_OVER_QUOTA, "mailbox is full");
 		else if (v == QUOTA_OVER_DOMAIN)
@@ -268,7 +274,8 @@ void store_deliver(struct store *st, struct store_msg *msg, time_t internal_date
 		i = order[o];
 		if (targets[i].status != STORE_OK)
 			continue;
-		rc = append_one(conn, msg, date, &targets[i], &work[i], &error);
+		rc = append_one(conn, target_msg(&targets[i], msg), date, &targets[i], &work[i],
+		                &error);
 		if (rc != STORE_OK) {
 			ds = rc == STORE_TEMPFAIL ? DB_TEMPFAIL : DB_ERROR;
 			/* a lone statement lost with its connection may have committed */

@@ -75,7 +75,9 @@ void lmtpd_reply(struct lmtpd_session *sess, const char *fmt, ...)
 
 /*
  * What to do with the message for one recipient: the "deliver into folder F
- * with flags X" decisions, made by the Sieve scripts (lmtpd_sieve.c).
+ * with flags X" decisions, made by the Sieve scripts (lmtpd_sieve.c). A
+ * header that editheader changed (RFC 5293) is the whole new header block:
+ * that folder gets it followed by the body of the message as received.
  */
 #define LMTPD_MAX_FILEINTO 8
 struct lmtpd_fileinto {
@@ -84,14 +86,15 @@ struct lmtpd_fileinto {
 	unsigned int flags; /* enum store_flag */
 	char **keywords;
 	size_t nkeywords;
+	char *header; /* NULL: the message as received; else CRLF fields and the blank line */
+	size_t header_len;
 };
 struct lmtpd_decision {
 	struct lmtpd_fileinto into[LMTPD_MAX_FILEINTO];
-	size_t ninto; /* 0: the message is discarded (still a success) */
+	size_t ninto;       /* 0: the message is discarded (still a success) */
+	size_t body_offset; /* where the body starts in the message (for an edited header) */
 };
 
-int lmtpd_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt, const char *data,
-                 size_t len, struct lmtpd_decision *decision, const char **error_r);
 void lmtpd_decision_clear(struct lmtpd_decision *decision);
 
 /*

@@ -4,8 +4,11 @@
  * where the message goes (lmtpd_sieve_decide(): the Sieve scripts, which
  * may also reject it, at once with 550 for ereject, or ask for a retry), the
  * header fields added for that recipient (Return-Path, Delivered-To), then
- * one store_deliver() for every recipient (one file,
- * hard links, one transaction) and one reply per recipient (RFC 2033 4.2).
+ * one store_deliver() for every recipient (one file, hard links, one
+ * transaction) and one reply per recipient (RFC 2033 4.2). A folder whose
+ * Sieve result carries a header editheader changed (RFC 5293) gets a file of
+ * its own, that header and the body as received; every folder that asks for
+ * the same header, of any recipient, shares that file.
  * A recipient hears 250 only when its copy is on disk and committed.
  * Last, quota warnings for mailboxes that crossed a threshold.
  */
@@ -24,29 +27,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* The folders alone (lmtpd_sieve.h has the whole outcome): -1 for a reply other than 250. */
-int lmtpd_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt, const char *data,
-                 size_t len, struct lmtpd_decision *decision, const char **error_r)
-{
-	struct lmtpd_sieve_outcome o;
-
-	lmtpd_sieve_decide(sess, rcpt, data, len, &o);
-	if (o.reply != LMTPD_SIEVE_STORE) {
-		lmtpd_decision_clear(&o.decision);
-		*error_r = errorf("%s", o.reason);
-		memset(decision, 0, sizeof(*decision));
-		return -1;
-	}
-	*decision = o.decision;
-	return 0;
-}
-
 void lmtpd_decision_clear(struct lmtpd_decision *decision)
 {
 	for (size_t i = 0; i < decision->ninto; i++) {
 		for (size_t k = 0; k < decision->into[i].nkeywords; k++)
 			free(decision->into[i].keywords[k]);
 		free(decision->into[i].keywords);
+		free(decision->into[i].header);
 	}
 	memset(decision, 0, sizeof(*decision));
 }
@@ -74,6 +61,73 @@ static unsigned count_delivered_to(const struct message_header *hdr, const char 
 			n++;
 	}
 	return n;
+}
+
+/* The files of one delivery that differ from the message received: one per edited header. */
+struct edited_copy {
+	const char *header; /* borrowed from a decision */
+	size_t header_len, body_offset;
+	struct store_msg *msg;
+};
+struct edited_copies {
+	struct edited_copy *items;
+	size_t count;
+};
+
+/*
+ * The file with in->header instead of the message's own header: made at its
+ * first use, shared afterwards. STORE_OK with *msg_r, else the store's status.
+ */
+static int edited_copy(struct store *st, struct edited_copies *c, const char *data, size_t len,
+                       const struct lmtpd_fileinto *in, size_t body_offset,
+                       struct store_msg **msg_r, const char **error_r)
+{
+	struct edited_copy *e;
+	struct store_msg *m = NULL;
+	int rc;
+
+	for (size_t i = 0; i < c->count; i++) {
+		e = &c->items[i];
+		if (e->header_len == in->header_len && e->body_offset == body_offset &&
+		    memcmp(e->header, in->header, in->header_len) == 0) {
+			*msg_r = e->msg;
+			return STORE_OK;
+		}
+	}
+	if (body_offset > len)
+		body_offset = len;
+	if ((rc = store_msg_begin(st, &m, error_r)) != STORE_OK)
+		return rc;
+	if ((rc = store_msg_write(m, in->header, in->header_len, error_r)) != STORE_OK ||
+	    (rc = store_msg_write(m, data + body_offset, len - body_offset, error_r)) != STORE_OK ||
+	    (rc = store_msg_finish(m, error_r)) != STORE_OK) {
+		store_msg_free(&m);
+		return rc;
+	}
+	c->items = xrealloc(c->items, (c->count + 1) * sizeof(*c->items));
+	e = &c->items[c->count++];
+	e->header = in->header;
+	e->header_len = in->header_len;
+	e->body_offset = body_offset;
+	e->msg = m;
+	*msg_r = m;
+	return STORE_OK;
+}
+
+static void edited_copies_free(struct edited_copies *c)
+{
+	for (size_t i = 0; i < c->count; i++)
+		store_msg_free(&c->items[i].msg);
+	free(c->items);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The size a target's row gets: its file and its header prefix. */
+static size_t target_size(const struct store_target *t, size_t len)
+{
+	if (t->msg != NULL)
+		store_msg_data(t->msg, &len);
+	return len + (t->header_prefix != NULL ? strlen(t->header_prefix) : 0);
 }
 
 /* The reply for a failed store status. */
@@ -156,8 +210,11 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 	struct lmtpd_sieve_outcome *outcomes = xcalloc(n, sizeof(*outcomes));
 	struct store_target *targets = xcalloc(n * LMTPD_MAX_FILEINTO, sizeof(*targets));
 	size_t *first = xcalloc(n, sizeof(*first));
-	int *status = xcalloc(n, sizeof(*status)); /* 1: loop, 2: answered by Sieve, 0: go on */
+	/* 1: loop, 2: answered by Sieve, 3: its edited copy failed (copy_status), 0: go on */
+	int *status = xcalloc(n, sizeof(*status));
+	int *copy_status = xcalloc(n, sizeof(*copy_status));
 	char **prefixes = xcalloc(n, sizeof(*prefixes));
+	struct edited_copies copies = {0};
 	struct message_header hdr = {0};
 	struct message_limits limits;
 	const char *data = "", *error = NULL;
@@ -203,6 +260,20 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			struct store_target *t = &targets[ntargets++];
 			const struct lmtpd_fileinto *in = &outcomes[i].decision.into[k];
 
+			if (in->header != NULL) {
+				copy_status[i] =
+				    edited_copy(sess->d->store, &copies, data, len, in,
+				                outcomes[i].decision.body_offset, &t->msg, &error);
+				if (copy_status[i] != STORE_OK) {
+					log_warn("to=<%s> the copy with the edited header: %s",
+					         r->address, error);
+					status[i] = 3;
+					memset(&targets[first[i]], 0,
+					       (ntargets - first[i]) * sizeof(*targets));
+					ntargets = first[i];
+					break;
+				}
+			}
 			t->mailbox = &r->mailbox;
 			t->folder = in->folder;
 			t->create_folder = in->create;
@@ -238,6 +309,12 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			            r->address);
 			continue;
 		}
+		if (status[i] == 3) {
+			log_info("to=<%s> status=%s: edited copy not written", r->address,
+			         store_status_name(copy_status[i]));
+			reply_failure(sess, r->address, copy_status[i]);
+			continue;
+		}
 		for (k = first[i]; k < end && failed == STORE_OK; k++)
 			failed = targets[k].status;
 		if (failed != STORE_OK) {
@@ -259,7 +336,8 @@ void lmtpd_deliver(struct lmtpd_session *sess, struct store_msg *msg, int data_s
 			log_info("to=<%s> mailbox=%lld folder=%lld uid=%lld size=%zu delivered",
 			         r->address, (long long)r->mailbox.id,
 			         (long long)targets[first[i]].stored_folder_id,
-			         (long long)targets[first[i]].uid, len + strlen(prefixes[i]));
+			         (long long)targets[first[i]].uid,
+			         target_size(&targets[first[i]], len));
 		}
 		lmtpd_reply(sess, "250 2.0.0 <%s> Saved", r->address);
 	}
@@ -291,10 +369,12 @@ done:
 		lmtpd_decision_clear(&outcomes[i].decision);
 		free(prefixes[i]);
 	}
+	edited_copies_free(&copies);
 	message_header_clear(&hdr);
 	free(outcomes);
 	free(targets);
 	free(first);
 	free(status);
+	free(copy_status);
 	free(prefixes);
 }

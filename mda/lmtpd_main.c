@@ -4,9 +4,11 @@
  * Usage: sluice-lmtpd [-c sluice.conf] [-f]. Loads the configuration, binds
  * lmtpd_socket (mode lmtpd_socket_mode) and any lmtpd_listen addresses,
  * drops privileges to run_user, and serves one thread per connection until
- * SIGTERM (sessions finish their transaction first). Owns the process-wide
- * objects: the configuration, the PostgreSQL pool (lmtpd_db_url, a role in
- * sluice_mda) and the mail store over mail_root; sessions only borrow them.
+ * SIGTERM (sessions finish their transaction first). SIGHUP compiles the
+ * global Sieve scripts again (lmtpd_sieve_reload()); other settings are read
+ * once, at start. Owns the process-wide objects: the configuration, the
+ * PostgreSQL pool (lmtpd_db_url, a role in sluice_mda) and the mail store
+ * over mail_root; sessions only borrow them.
  * Stays in the foreground; logs to stderr unless log_syslog is set.
  */
 #include "lmtpd.h"
@@ -94,6 +96,14 @@ static void load_settings(const struct config *cfg, struct lmtpd_settings *set)
 		          config_line(cfg, "quota_warning_thresholds"), error);
 }
 
+/* SIGHUP, in the main thread: deliveries running keep the programs they started with. */
+static void reload(struct server *srv, void *context)
+{
+	(void)srv;
+	(void)context;
+	lmtpd_sieve_reload();
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *error = NULL;
@@ -153,6 +163,7 @@ int main(int argc, char **argv)
 	    .write_timeout_ms = (int)config_duration_ms(cfg, "lmtpd_timeout"),
 	    .run_user = config_str(cfg, "run_user"),
 	    .handler = lmtpd_session_run,
+	    .reload = reload,
 	    .context = &d,
 	    .quiet = true,
 	};

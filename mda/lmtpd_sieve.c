@@ -2,9 +2,10 @@
  * lmtpd_sieve.c: delivery through Sieve (RFC 5228) for one recipient: load
  * and cache the scripts, run them, and carry out the result.
  *
- * The chain is the global "before" scripts (sieve_before, compiled once at
- * start from sieve_global_dir), the mailbox's active script (sieve_scripts),
- * the global "after" scripts (sieve_after). The vacation set with
+ * The chain is the global "before" scripts (sieve_before, from
+ * sieve_global_dir; lmtpd_sieve_global.c compiles them and again when their
+ * files change), the mailbox's active script (sieve_scripts), the global
+ * "after" scripts (sieve_after). The vacation set with
  * `sluice-admin vacation` is a script of its own (lib/vacation.h) run with
  * a separate sieve_run(): a second vacation action in one chain would be a
  * runtime error (RFC 5230 4.7).
@@ -22,7 +23,9 @@
  * for that recipient, never a 5xx. Side effects come before the store:
  * redirects first (the injection socket down: 451, nothing stored, qmgr
  * retries), then the reject notice, vacation replies and notifications
- * (lmtpd_send.c writes and submits them).
+ * (lmtpd_send.c writes and submits them). Each keep or fileinto carries the
+ * header as editheader left it when the action ran (RFC 5293), for
+ * lmtpd_deliver.c to store that folder's copy with it.
  */
 #include "lmtpd_sieve.h"
 
@@ -36,7 +39,6 @@
 #include "util.h"
 #include "vacation.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +60,6 @@ struct cache_entry {
 static struct {
 	struct sieve_settings set;
 	char *inject_socket;
-	struct sieve_program **before, **after;
-	size_t nbefore, nafter;
 	pthread_mutex_t lock;
 	struct cache_entry *cache[CACHE_MAX];
 	size_t ncache;
@@ -99,52 +99,6 @@ static const struct db_stmt stmt_vac_record = {
 
 /* --- scripts --- */
 
-/* A file of sieve_global_dir: NAME.sieve, else NAME. 1 read, 0 missing, -1 error. */
-static int read_global(const char *name, char **data_r, size_t *len_r, const char **error_r)
-{
-	const char *dir = G.set.global_dir != NULL ? G.set.global_dir : "";
-	struct sbuf b = {0};
-	char buf[8192];
-	char *path;
-	size_t n;
-	FILE *f;
-
-	if (dir[0] == '\0' || strchr(name, '/') != NULL)
-		return 0;
-	path = xasprintf("%s/%s.sieve", dir, name);
-	f = fopen(path, "rb");
-	if (f == NULL && errno == ENOENT) {
-		free(path);
-		path = xasprintf("%s/%s", dir, name);
-		f = fopen(path, "rb");
-	}
-	if (f == NULL) {
-		int missing = errno == ENOENT;
-
-		*error_r = errorf("%s: %s", path, strerror(errno));
-		free(path);
-		return missing ? 0 : -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		sbuf_append(&b, buf, n);
-		if (b.len > G.set.compile.max_script_size + 1)
-			break;
-	}
-	if (ferror(f)) {
-		*error_r = errorf("%s: read error", path);
-		fclose(f);
-		free(path);
-		sbuf_free(&b);
-		return -1;
-	}
-	fclose(f);
-	free(path);
-	sbuf_append(&b, "", 0);
-	*len_r = b.len;
-	*data_r = b.data != NULL ? b.data : xstrdup("");
-	return 1;
-}
-
 struct include_ctx {
 	struct db_conn *conn;
 	int64_t mailbox_id;
@@ -158,7 +112,7 @@ static int include_loader(void *ctx, enum sieve_script_location location, const 
 	bool active;
 
 	if (location == SIEVE_LOCATION_GLOBAL)
-		return read_global(name, data_r, len_r, error_r);
+		return lmtpd_sieve_global_read(name, data_r, len_r, error_r);
 	if (ic == NULL || ic->conn == NULL)
 		return 0;
 	switch (sieve_store_get(ic->conn, ic->mailbox_id, name, data_r, len_r, &active, error_r)) {
@@ -172,18 +126,14 @@ static int include_loader(void *ctx, enum sieve_script_location location, const 
 	}
 }
 
-/* Compile text; NULL with *error_r (errorf) when it does not compile. */
-static struct sieve_program *compile(const char *text, size_t len, struct include_ctx *ic,
-                                     const char **error_r)
+struct sieve_program *lmtpd_sieve_compile(const struct sieve_compile_options *opts,
+                                          const char *text, size_t len, const char **error_r)
 {
-	struct sieve_compile_options opts = G.set.compile;
 	struct sieve_errors errors = {0};
 	struct sieve_program *program = NULL;
 	struct sbuf msg = {0};
 
-	opts.include_loader = include_loader;
-	opts.include_ctx = ic;
-	if (sieve_compile(text, len, &opts, &program, &errors) == 0)
+	if (sieve_compile(text, len, opts, &program, &errors) == 0)
 		return program;
 	sieve_errors_format(&errors, &msg);
 	for (size_t i = 0; i < msg.len; i++) {
@@ -196,29 +146,15 @@ static struct sieve_program *compile(const char *text, size_t len, struct includ
 	return NULL;
 }
 
-static int load_globals(char **names, size_t n, struct sieve_program ***out_r, size_t *nout_r)
+/* Compile a user's script (text) with its includes; NULL with *error_r when it does not. */
+static struct sieve_program *compile(const char *text, size_t len, struct include_ctx *ic,
+                                     const char **error_r)
 {
-	*out_r = xcalloc(n + 1, sizeof(**out_r));
-	*nout_r = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *error = "not found";
-		char *data = NULL;
-		size_t len = 0;
-		struct sieve_program *p;
+	struct sieve_compile_options opts = G.set.compile;
 
-		if (read_global(names[i], &data, &len, &error) <= 0) {
-			log_error("sieve: global script %s: %s", names[i], error);
-			continue;
-		}
-		p = compile(data, len, NULL, &error);
-		free(data);
-		if (p == NULL) {
-			log_error("sieve: global script %s: %s (left out)", names[i], error);
-			continue;
-		}
-		(*out_r)[(*nout_r)++] = p;
-	}
-	return 0;
+	opts.include_loader = include_loader;
+	opts.include_ctx = ic;
+	return lmtpd_sieve_compile(&opts, text, len, error_r);
 }
 
 int lmtpd_sieve_init(const struct config *cfg, const char **error_r)
@@ -226,8 +162,7 @@ int lmtpd_sieve_init(const struct config *cfg, const char **error_r)
 	if (sieve_settings_load(cfg, &G.set, error_r) < 0)
 		return -1;
 	G.inject_socket = xstrdup(config_str(cfg, "smtpd_inject_socket"));
-	load_globals(G.set.before, G.set.nbefore, &G.before, &G.nbefore);
-	load_globals(G.set.after, G.set.nafter, &G.after, &G.nafter);
+	lmtpd_sieve_global_init(&G.set);
 	return 0;
 }
 
@@ -519,6 +454,14 @@ static void add_store(struct lmtpd_decision *d, const struct lmtpd_rcpt *rcpt,
 	snprintf(in->folder, sizeof(in->folder), "%s", folder);
 	in->create = a->create != 0;
 	set_flags(in, a);
+	/* RFC 5293: what is kept or filed is the message as edited when the action ran */
+	if (a->edited_header != NULL) {
+		struct sbuf h = {0};
+
+		message_header_write(a->edited_header, &h);
+		in->header = h.data;
+		in->header_len = h.len;
+	}
 }
 
 /* Reject text safe for a reply line: printable ASCII, bounded. */
@@ -569,6 +512,7 @@ static int carry_out(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcpt,
 	const char *error = NULL;
 	size_t i;
 
+	out->decision.body_offset = msg->body_offset;
 	/* redirects first: nothing is stored if one cannot be submitted */
 	for (i = 0; i < r->count; i++) {
 		const struct sieve_action *a = &r->actions[i];
@@ -721,6 +665,7 @@ void lmtpd_sieve_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcp
 {
 	struct db_pool *pool = store_pool(sess->d->store);
 	struct cache_entry *entry = NULL;
+	struct lmtpd_sieve_globals globals = {0};
 	struct message *msg = NULL;
 	struct sieve_result *r = NULL;
 	struct run_ctx c = {0};
@@ -763,15 +708,16 @@ void lmtpd_sieve_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcp
 	env.env_host = sess->d->set.hostname;
 	env.env_domain = rcpt->mailbox.domain;
 
+	/* the global programs as they are now, held until this delivery is done */
+	lmtpd_sieve_globals_get(&globals);
 	if (entry != NULL && entry->program == NULL) {
 		/* a compile error found at delivery: the message is kept */
 		log_warn("sieve: mailbox %s: %s: message kept in INBOX", rcpt->address,
 		         entry->error);
-	} else if (entry != NULL || G.nbefore > 0 || G.nafter > 0) {
-		r = sieve_run_chain((const struct sieve_program *const *)G.before, G.nbefore,
-		                    entry != NULL ? entry->program : NULL,
-		                    (const struct sieve_program *const *)G.after, G.nafter, msg,
-		                    &envelope, &env);
+	} else if (entry != NULL || globals.nbefore > 0 || globals.nafter > 0) {
+		r = sieve_run_chain(globals.before, globals.nbefore,
+		                    entry != NULL ? entry->program : NULL, globals.after,
+		                    globals.nafter, msg, &envelope, &env);
 		if (c.db_failed) {
 			log_warn("sieve: mailbox %s: database: %s", rcpt->address, c.db_error);
 			tempfail(out, c.db_error);
@@ -797,6 +743,7 @@ void lmtpd_sieve_decide(struct lmtpd_session *sess, const struct lmtpd_rcpt *rcp
 done:
 	sbuf_free(&vacation);
 	sieve_result_free(&r);
+	lmtpd_sieve_globals_put(&globals);
 	message_free(&msg);
 	cache_release(entry);
 	db_release(&c.conn);

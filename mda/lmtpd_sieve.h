@@ -21,6 +21,7 @@
 #include "sieve.h"
 
 struct config;
+struct sieve_settings;
 
 /*
  * Read the sieve_* settings and smtpd_inject_socket, and compile the global
@@ -28,6 +29,8 @@ struct config;
  * out). Call once before any session runs.
  */
 int lmtpd_sieve_init(const struct config *cfg, const char **error_r);
+/* SIGHUP (main thread): read and compile every global before/after script again now. */
+void lmtpd_sieve_reload(void);
 
 enum lmtpd_sieve_reply {
 	LMTPD_SIEVE_STORE,    /* store as decision says (no entry: discarded or rejected) */
@@ -87,5 +90,28 @@ int lmtpd_sieve_vacation(const struct lmtpd_sieve_mail *m, const struct sieve_va
 /* A mailto: notification (RFC 5436), from <>, Auto-Submitted: auto-notified. */
 int lmtpd_sieve_notify(const struct lmtpd_sieve_mail *m, const struct sieve_notify *n,
                        const char **error_r);
+
+/* --- between lmtpd_sieve.c and lmtpd_sieve_global.c --- */
+
+/* Compile text with opts (and its include loader); NULL with *error_r when it does not. */
+struct sieve_program *lmtpd_sieve_compile(const struct sieve_compile_options *opts,
+                                          const char *text, size_t len, const char **error_r);
+
+/* The global before/after programs one delivery runs, each held until put back. */
+struct lmtpd_sieve_global_prog;
+struct lmtpd_sieve_globals {
+	const struct sieve_program **before, **after;
+	size_t nbefore, nafter;
+	struct lmtpd_sieve_global_prog **held;
+	size_t nheld;
+};
+
+/* Compile the scripts of set->before and set->after (set must stay); once, at start. */
+void lmtpd_sieve_global_init(const struct sieve_settings *set);
+/* The current programs, after a look for changed files when a second has passed. */
+void lmtpd_sieve_globals_get(struct lmtpd_sieve_globals *g);
+void lmtpd_sieve_globals_put(struct lmtpd_sieve_globals *g);
+/* A script of sieve_global_dir (include :global): 1 read, 0 missing, -1 error. */
+int lmtpd_sieve_global_read(const char *name, char **data_r, size_t *len_r, const char **error_r);
 
 #endif
