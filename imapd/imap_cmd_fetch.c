@@ -237,7 +237,8 @@ static void send_message(struct fetch_ctx *ctx, const PGresult *res, int r, size
 		sbuf_append_u64(&out, uid);
 	}
 	if (flags) {
-		sbuf_appendf(&out, "%sFLAGS ", SEP());
+		sbuf_append_str(&out, SEP());
+		sbuf_append(&out, "FLAGS ", 6);
 		imap_flags_format((unsigned int)imap_col_i64(res, r, C_FLAGS), PQgetvalue(res, r, C_KEYWORDS),
 				  sess->view->msgs[idx].recent, &out);
 		imap_view_keywords_seen(sess, PQgetvalue(res, r, C_KEYWORDS));

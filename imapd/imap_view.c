@@ -310,19 +310,25 @@ void imap_flags_format(unsigned int flags, const char *keywords, bool recent, st
 	};
 	bool first = true;
 
+	/* called for every message of a FETCH: no printf */
 	sbuf_append(out, "(", 1);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (flags & names[i].bit) {
-			sbuf_appendf(out, "%s%s", first ? "" : " ", names[i].name);
+			if (!first)
+				sbuf_append(out, " ", 1);
+			sbuf_append_str(out, names[i].name);
 			first = false;
 		}
 	}
 	if (recent) {
-		sbuf_appendf(out, "%s\\Recent", first ? "" : " ");
+		sbuf_append_str(out, first ? "\\Recent" : " \\Recent");
 		first = false;
 	}
-	if (keywords != NULL && *keywords != '\0')
-		sbuf_appendf(out, "%s%s", first ? "" : " ", keywords);
+	if (keywords != NULL && *keywords != '\0') {
+		if (!first)
+			sbuf_append(out, " ", 1);
+		sbuf_append_str(out, keywords);
+	}
 	sbuf_append(out, ")", 1);
 }
 
