@@ -299,19 +299,34 @@ const struct message_field *message_header_get(const struct message_header *hdr,
 	return NULL;
 }
 
+/* Bytes of the word at s: up to white space or a line end. */
+static size_t word_len(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && !is_wsp(s[n]) && s[n] != '\r' && s[n] != '\n')
+		n++;
+	return n;
+}
+
 void message_header_insert(struct message_header *hdr, size_t pos, const char *name,
                            const char *value, size_t value_len)
 {
 	struct message_field field;
 	struct sbuf raw = {0};
 	size_t i, line;
+	int text = 1;    /* the current line holds more than white space (the name, at first) */
+	int started = 0; /* some of the value is written */
 
 	if (pos > hdr->count)
 		pos = hdr->count;
 	/*
-	 * Raw form: a space after the colon; bare line ends become CRLF + space;
-	 * long values are folded before white space (RFC 5322 2.2.3: lines
-	 * SHOULD stay within 78 characters).
+	 * Raw form: a space after the colon; line ends become CRLF + space, except
+	 * those before the value's first text and those that would leave a blank
+	 * or white-space-only line (which would end the header). Long values are
+	 * folded before white space, before the word that would take the line
+	 * past 76 characters (RFC 5322 2.1.1 and 2.2.3: SHOULD stay within 78;
+	 * RFC 2047 2: 76 on lines with encoded-words).
 	 */
 	sbuf_append_str(&raw, " ");
 	line = strlen(name) + 2;
@@ -319,20 +334,34 @@ void message_header_insert(struct message_header *hdr, size_t pos, const char *n
 		if (value[i] == '\r')
 			continue;
 		if (value[i] == '\n') {
+			size_t j = i + 1;
+
+			while (j < value_len && (is_wsp(value[j]) || value[j] == '\r'))
+				j++;
+			if (j == value_len || value[j] == '\n' || !started) {
+				i = j - 1; /* a blank line goes, its white space too */
+				continue;
+			}
 			sbuf_append_str(&raw, "\r\n");
 			line = 0;
-			if (i + 1 < value_len && !is_wsp(value[i + 1])) {
+			text = 0;
+			if (!is_wsp(value[i + 1])) {
 				sbuf_append_str(&raw, " ");
 				line = 1;
 			}
 			continue;
 		}
-		if (is_wsp(value[i]) && line >= 72 && i + 1 < value_len) {
-			sbuf_append_str(&raw, "\r\n");
-			line = 0;
+		if (is_wsp(value[i]) && i + 1 < value_len && !is_wsp(value[i + 1]) && text) {
+			if (line + 1 + word_len(value + i + 1, value_len - i - 1) > 76) {
+				sbuf_append_str(&raw, "\r\n");
+				line = 0;
+				text = 0;
+			}
 		}
 		sbuf_append(&raw, &value[i], 1);
 		line++;
+		if (!is_wsp(value[i]))
+			text = started = 1;
 	}
 	memset(&field, 0, sizeof(field));
 	field.name = xstrdup(name);

@@ -14,7 +14,11 @@
  * (immutable, shared between sessions, reference-counted). The time is the
  * latest `modified` of all the mailbox's scripts with their count, so a
  * `sieve put` of the script or of one it includes makes the next delivery
- * compile again; included scripts are read when it is compiled.
+ * compile again; included scripts are read when it is compiled. An entry
+ * also remembers the files of sieve_global_dir it included (`include
+ * :global`, lmtpd_sieve_global.c's file identities): at most once a second
+ * per entry a delivery looks at them, and a change, a new or a removed file
+ * makes that delivery compile again; SIGHUP does it for every such entry.
  *
  * No mail is lost because of a script: a compile error found here, a
  * runtime error or a folder that cannot be made keeps the message in the
@@ -53,6 +57,10 @@ struct cache_entry {
 	char modified[64];
 	struct sieve_program *program; /* NULL: it did not compile (error) */
 	char *error;
+	struct lmtpd_sieve_global_deps *global_deps; /* NULL: includes no global script */
+	/* under G.lock: */
+	int64_t checked_ms; /* when global_deps were last looked at */
+	bool stale;         /* a global script changed: never handed out again */
 	unsigned int refs;
 	uint64_t last_used;
 };
@@ -103,6 +111,7 @@ struct include_ctx {
 	struct db_conn *conn;
 	int64_t mailbox_id;
 	bool tempfail;
+	struct lmtpd_sieve_global_deps *global_deps; /* the :global files read */
 };
 
 static int include_loader(void *ctx, enum sieve_script_location location, const char *name,
@@ -112,7 +121,8 @@ static int include_loader(void *ctx, enum sieve_script_location location, const 
 	bool active;
 
 	if (location == SIEVE_LOCATION_GLOBAL)
-		return lmtpd_sieve_global_read(name, data_r, len_r, error_r);
+		return lmtpd_sieve_global_read(name, ic != NULL ? &ic->global_deps : NULL, data_r,
+		                               len_r, error_r);
 	if (ic == NULL || ic->conn == NULL)
 		return 0;
 	switch (sieve_store_get(ic->conn, ic->mailbox_id, name, data_r, len_r, &active, error_r)) {
@@ -182,7 +192,8 @@ static struct cache_entry *cache_get(int64_t id, const char *modified)
 
 	pthread_mutex_lock(&G.lock);
 	for (size_t i = 0; i < G.ncache; i++) {
-		if (G.cache[i]->id == id && strcmp(G.cache[i]->modified, modified) == 0) {
+		if (G.cache[i]->id == id && !G.cache[i]->stale &&
+		    strcmp(G.cache[i]->modified, modified) == 0) {
 			found = G.cache[i];
 			found->refs++;
 			found->last_used = ++G.clock;
@@ -197,7 +208,43 @@ static void entry_free(struct cache_entry *e)
 {
 	sieve_program_free(&e->program);
 	free(e->error);
+	lmtpd_sieve_global_deps_free(&e->global_deps);
 	free(e);
+}
+
+/*
+ * Whether a cached entry (held) is still good: false when a global script
+ * it includes changed, looked at no more than once a second per entry.
+ */
+static bool entry_current(struct cache_entry *e)
+{
+	int64_t now = monotonic_ms();
+	bool due;
+
+	if (e->global_deps == NULL)
+		return true;
+	pthread_mutex_lock(&G.lock);
+	due = now - e->checked_ms >= LMTPD_SIEVE_CHECK_MS;
+	if (due)
+		e->checked_ms = now;
+	pthread_mutex_unlock(&G.lock);
+	/* global_deps never change once the entry is cached: read without the lock */
+	if (!due || !lmtpd_sieve_global_changed(e->global_deps))
+		return true;
+	pthread_mutex_lock(&G.lock);
+	e->stale = true;
+	pthread_mutex_unlock(&G.lock);
+	return false;
+}
+
+void lmtpd_sieve_cache_forget_global(void)
+{
+	pthread_mutex_lock(&G.lock);
+	for (size_t i = 0; i < G.ncache; i++) {
+		if (G.cache[i]->global_deps != NULL)
+			G.cache[i]->stale = true;
+	}
+	pthread_mutex_unlock(&G.lock);
 }
 
 /* Add a new entry (one reference for the caller), replacing older versions of the script. */
@@ -211,7 +258,7 @@ static struct cache_entry *cache_put(struct cache_entry *e)
 	while (i < G.ncache) {
 		struct cache_entry *o = G.cache[i];
 
-		if (o->refs == 0 && (o->id == e->id || G.ncache >= CACHE_MAX)) {
+		if (o->refs == 0 && (o->stale || o->id == e->id || G.ncache >= CACHE_MAX)) {
 			G.cache[i] = G.cache[--G.ncache];
 			entry_free(o);
 			continue;
@@ -237,7 +284,7 @@ static int load_user_script(struct db_conn *conn, int64_t mailbox_id, struct cac
 {
 	char idbuf[32];
 	const char *params[1] = {idbuf};
-	struct include_ctx ic = {conn, mailbox_id, false};
+	struct include_ctx ic = {conn, mailbox_id, false, NULL};
 	struct cache_entry *e;
 	PGresult *res;
 	int64_t id;
@@ -254,8 +301,15 @@ static int load_user_script(struct db_conn *conn, int64_t mailbox_id, struct cac
 	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	snprintf(modified, sizeof(modified), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	if ((*entry_r = cache_get(id, modified)) != NULL)
-		return 0;
+	if ((*entry_r = cache_get(id, modified)) != NULL) {
+		if (entry_current(*entry_r))
+			return 0;
+		log_info(
+		    "sieve: mailbox id %lld: script id %lld: an included global script changed",
+		    (long long)mailbox_id, (long long)id);
+		cache_release(*entry_r);
+		*entry_r = NULL;
+	}
 
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
 	if (db_exec(conn, &stmt_content, 1, params, &res, error_r) != DB_OK)
@@ -279,6 +333,8 @@ static int load_user_script(struct db_conn *conn, int64_t mailbox_id, struct cac
 			         (long long)mailbox_id, PQgetvalue(res, 0, 0), (long long)id);
 	}
 	PQclear(res);
+	e->global_deps = ic.global_deps;
+	e->checked_ms = monotonic_ms();
 	if (ic.tempfail) {
 		entry_free(e);
 		*error_r = "reading an included script failed";

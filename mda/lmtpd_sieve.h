@@ -3,7 +3,8 @@
  *
  * lmtpd_sieve.c runs, per recipient, the global "before" scripts, the
  * mailbox's active script (table sieve_scripts; compiled programs cached by
- * script id and modification time), the global "after" scripts, then the
+ * script id and modification time, and compiled again when a global script
+ * they include changes), the global "after" scripts, then the
  * vacation script of `sluice-admin vacation` as a run of its own, and turns
  * the result into an outcome: folders with flags for the store, or a
  * rejection, or a temporary failure. Mail Sieve makes (redirects, vacation
@@ -29,7 +30,8 @@ struct sieve_settings;
  * out). Call once before any session runs.
  */
 int lmtpd_sieve_init(const struct config *cfg, const char **error_r);
-/* SIGHUP (main thread): read and compile every global before/after script again now. */
+/* SIGHUP (main thread): read and compile every global before/after script again now, and
+   the users' scripts that include global ones when they next run. */
 void lmtpd_sieve_reload(void);
 
 enum lmtpd_sieve_reply {
@@ -106,12 +108,29 @@ struct lmtpd_sieve_globals {
 	size_t nheld;
 };
 
+/* How often (milliseconds) a program's global files are looked at for changes. */
+#define LMTPD_SIEVE_CHECK_MS 1000
+
 /* Compile the scripts of set->before and set->after (set must stay); once, at start. */
 void lmtpd_sieve_global_init(const struct sieve_settings *set);
 /* The current programs, after a look for changed files when a second has passed. */
 void lmtpd_sieve_globals_get(struct lmtpd_sieve_globals *g);
 void lmtpd_sieve_globals_put(struct lmtpd_sieve_globals *g);
-/* A script of sieve_global_dir (include :global): 1 read, 0 missing, -1 error. */
-int lmtpd_sieve_global_read(const char *name, char **data_r, size_t *len_r, const char **error_r);
+
+/* The files of sieve_global_dir a program included: which file each name found, and its
+   identity (device, inode, size, mtime, ctime) when it was read. */
+struct lmtpd_sieve_global_deps;
+/*
+ * A script of sieve_global_dir (include :global): 1 read, 0 missing, -1 error.
+ * With deps (not NULL; *deps made when NULL) the file found, or its absence,
+ * is added to *deps.
+ */
+int lmtpd_sieve_global_read(const char *name, struct lmtpd_sieve_global_deps **deps, char **data_r,
+                            size_t *len_r, const char **error_r);
+/* Whether a file of deps changed, appeared or went since it was read (NULL: false). */
+bool lmtpd_sieve_global_changed(const struct lmtpd_sieve_global_deps *deps);
+void lmtpd_sieve_global_deps_free(struct lmtpd_sieve_global_deps **deps);
+/* SIGHUP: cached user programs that include global scripts are compiled again when next run. */
+void lmtpd_sieve_cache_forget_global(void);
 
 #endif

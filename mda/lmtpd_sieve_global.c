@@ -2,6 +2,9 @@
  * lmtpd_sieve_global.c: the administrator's global Sieve scripts in
  * sluice-lmtpd: the "before" and "after" scripts (sieve_before, sieve_after)
  * and the files of sieve_global_dir they and the users' scripts include.
+ * Which file each include found, and its identity then, is kept beside the
+ * program (struct lmtpd_sieve_global_deps), so that lmtpd_sieve.c can tell
+ * when a user's cached program has to be compiled again too.
  *
  * Each name of sieve_before/sieve_after is a slot holding its current
  * compiled program, reference-counted: a delivery takes a reference on every
@@ -29,9 +32,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* How often (milliseconds) deliveries look for changed global scripts. */
-#define CHECK_INTERVAL_MS 1000
-
 /* Which file a global name was found in, and its identity then. */
 struct fingerprint {
 	int found; /* 0: neither file; 1: NAME.sieve; 2: NAME; < 0: -errno of the failure */
@@ -41,10 +41,15 @@ struct fingerprint {
 	struct timespec mtime, ctime;
 };
 
-/* A file a slot's program was compiled from (or found missing). */
+/* A file a program was compiled from (or found missing). */
 struct dependency {
 	char *name;
 	struct fingerprint fp;
+};
+
+struct lmtpd_sieve_global_deps {
+	struct dependency *items;
+	size_t count;
 };
 
 struct lmtpd_sieve_global_prog {
@@ -57,8 +62,7 @@ struct slot {
 	bool after;
 	struct lmtpd_sieve_global_prog *current; /* NULL: not run (missing, never compiled) */
 	/* under reload_lock only: what the last look found */
-	struct dependency *deps;
-	size_t ndeps;
+	struct lmtpd_sieve_global_deps deps;
 };
 
 static struct {
@@ -182,17 +186,8 @@ static int read_fp(const char *name, char **data_r, size_t *len_r, struct finger
 	return 1;
 }
 
-int lmtpd_sieve_global_read(const char *name, char **data_r, size_t *len_r, const char **error_r)
-{
-	return read_fp(name, data_r, len_r, NULL, error_r);
-}
-
-struct dep_list {
-	struct dependency *items;
-	size_t count;
-};
-
-static void dep_add(struct dep_list *l, const char *name, const struct fingerprint *fp)
+static void dep_add(struct lmtpd_sieve_global_deps *l, const char *name,
+                    const struct fingerprint *fp)
 {
 	l->items = xrealloc(l->items, (l->count + 1) * sizeof(*l->items));
 	l->items[l->count].name = xstrdup(name);
@@ -200,11 +195,54 @@ static void dep_add(struct dep_list *l, const char *name, const struct fingerpri
 	l->count++;
 }
 
-static void deps_free(struct dependency *deps, size_t n)
+static void deps_clear(struct lmtpd_sieve_global_deps *l)
 {
-	for (size_t i = 0; i < n; i++)
-		free(deps[i].name);
-	free(deps);
+	for (size_t i = 0; i < l->count; i++)
+		free(l->items[i].name);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Whether a file of l is not (or no longer) what it was when it was read. */
+static bool deps_changed(const struct lmtpd_sieve_global_deps *l)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		struct fingerprint now;
+
+		global_stat(l->items[i].name, &now);
+		if (!fp_equal(&now, &l->items[i].fp))
+			return true;
+	}
+	return false;
+}
+
+int lmtpd_sieve_global_read(const char *name, struct lmtpd_sieve_global_deps **deps, char **data_r,
+                            size_t *len_r, const char **error_r)
+{
+	struct fingerprint fp;
+	int r;
+
+	if (deps == NULL)
+		return read_fp(name, data_r, len_r, NULL, error_r);
+	r = read_fp(name, data_r, len_r, &fp, error_r);
+	if (*deps == NULL)
+		*deps = xcalloc(1, sizeof(**deps));
+	dep_add(*deps, name, &fp);
+	return r;
+}
+
+bool lmtpd_sieve_global_changed(const struct lmtpd_sieve_global_deps *deps)
+{
+	return deps != NULL && deps_changed(deps);
+}
+
+void lmtpd_sieve_global_deps_free(struct lmtpd_sieve_global_deps **deps)
+{
+	if (*deps == NULL)
+		return;
+	deps_clear(*deps);
+	free(*deps);
+	*deps = NULL;
 }
 
 /* include from a global script: :global files are dependencies, :personal ones do not exist. */
@@ -255,7 +293,7 @@ static void slot_load(struct slot *s, enum load_why why)
 {
 	bool at_start = why == LOAD_START;
 	const char *kind = s->after ? "after" : "before";
-	struct dep_list deps = {0};
+	struct lmtpd_sieve_global_deps deps = {0};
 	struct fingerprint fp;
 	const char *error = "?";
 	char *data = NULL;
@@ -297,21 +335,13 @@ static void slot_load(struct slot *s, enum load_why why)
 		}
 	}
 	free(data);
-	deps_free(s->deps, s->ndeps);
-	s->deps = deps.items;
-	s->ndeps = deps.count;
+	deps_clear(&s->deps);
+	s->deps = deps;
 }
 
 static bool slot_changed(const struct slot *s)
 {
-	for (size_t i = 0; i < s->ndeps; i++) {
-		struct fingerprint now;
-
-		global_stat(s->deps[i].name, &now);
-		if (!fp_equal(&now, &s->deps[i].fp))
-			return true;
-	}
-	return s->ndeps == 0;
+	return s->deps.count == 0 || deps_changed(&s->deps);
 }
 
 /* Look at every slot (reload_lock held); force: compile all again. */
@@ -342,6 +372,8 @@ void lmtpd_sieve_global_init(const struct sieve_settings *set)
 
 void lmtpd_sieve_reload(void)
 {
+	/* users' scripts that include global ones are compiled again too */
+	lmtpd_sieve_cache_forget_global();
 	pthread_mutex_lock(&GL.reload_lock);
 	check_slots(true);
 	pthread_mutex_lock(&GL.lock);
@@ -359,7 +391,7 @@ void lmtpd_sieve_globals_get(struct lmtpd_sieve_globals *g)
 	if (GL.nslots == 0)
 		return;
 	pthread_mutex_lock(&GL.lock);
-	due = now - GL.last_check_ms >= CHECK_INTERVAL_MS;
+	due = now - GL.last_check_ms >= LMTPD_SIEVE_CHECK_MS;
 	if (due)
 		GL.last_check_ms = now;
 	pthread_mutex_unlock(&GL.lock);

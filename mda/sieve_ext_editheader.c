@@ -4,18 +4,24 @@
  * carry (struct sieve_action.edited_header), never to the original.
  *
  * Received and Auto-Submitted fields are protected from deletion (RFC 5293
- * 9 recommends it for trace fields; Auto-Submitted stops reply loops):
- * deleting them is silently skipped. Field names must be valid (RFC 5322
+ * 6): deleting them is silently skipped. Field names must be valid (RFC 5322
  * 3.6.8), values valid UTF-8 of bounded size, and the number of edits per
- * run is limited.
+ * run is limited. A value that is not RFC 5322 "unstructured" text (non-ASCII,
+ * control characters, an overlong word) is written with RFC 2047
+ * encoded-words (RFC 5293 4); tests and deleteheader see it decoded again.
  */
 #include "sieve_private.h"
 #include "sieve_commands.h"
 #include "log.h"
+#include "sasl_server.h"
 
 #include <string.h>
 
 #define EDITHEADER_MAX_VALUE 8192
+/* RFC 5322 2.1.1: lines of at most 998 characters; a longer word is encoded to be split. */
+#define EDITHEADER_MAX_WORD 900
+/* RFC 2047 2: an encoded-word is at most 75 characters; "=?utf-8?Q?" and "?=" take 12. */
+#define EW_MAX_TEXT (75 - 12)
 
 static const char *const protected_fields[] = {"received", "auto-submitted"};
 
@@ -57,6 +63,174 @@ SIEVE_VALIDATE(deleteheader)
 	return check_name(vc, &node->pos[0]->strs[0]);
 }
 
+/* RFC 2047 5(3): the characters a Q encoded-word may hold as they are, in any context. */
+static int q_literal(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
+static size_t q_cost(unsigned char c)
+{
+	return q_literal(c) || c == ' ' ? 1 : 3; /* RFC 2047 4.2: "_" for space, else =XX */
+}
+
+static int is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * A word that cannot stay as it is in an unstructured value (RFC 5322
+ * 3.2.5): non-ASCII or control characters, "=?" that a reader would take for
+ * an encoded-word, or too long for a line.
+ */
+static int word_needs_encoding(const char *w, size_t len)
+{
+	size_t i;
+
+	if (len > EDITHEADER_MAX_WORD)
+		return 1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c < 0x20 || c >= 0x7f || (c == '=' && i + 1 < len && w[i + 1] == '?'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 2047: text as UTF-8 encoded-words separated by a space, each at most 75
+ * characters and holding whole characters (RFC 2047 5). RFC 2047 4: Q when
+ * most of the characters are ASCII, else B. The first word's encoded text
+ * takes at most first_max characters (it may share its line with the name).
+ */
+static void encode_words(const char *s, size_t len, size_t first_max, struct sbuf *out)
+{
+	size_t i, chars = 0, ascii = 0, start = 0;
+	int b;
+
+	for (i = 0; i < len; i += mime_utf8_char_len(s + i, len - i)) {
+		chars++;
+		if ((unsigned char)s[i] < 0x80)
+			ascii++;
+	}
+	b = ascii * 2 <= chars;
+	while (start < len) {
+		size_t end = start, cost = 0, max = start == 0 ? first_max : EW_MAX_TEXT;
+
+		while (end < len) {
+			size_t n = mime_utf8_char_len(s + end, len - end), c = 0;
+
+			if (b) {
+				c = (end + n - start + 2) / 3 * 4 - cost;
+			} else {
+				for (i = 0; i < n; i++)
+					c += q_cost((unsigned char)s[end + i]);
+			}
+			if (cost + c > max && end > start)
+				break;
+			cost += c;
+			end += n;
+		}
+		if (start > 0)
+			sbuf_append_str(out, " ");
+		sbuf_append_str(out, b ? "=?utf-8?B?" : "=?utf-8?Q?");
+		if (b) {
+			sasl_base64_encode(s + start, end - start, out);
+		} else {
+			for (i = start; i < end; i++) {
+				unsigned char c = (unsigned char)s[i];
+
+				if (c == ' ')
+					sbuf_append_str(out, "_");
+				else if (q_literal(c))
+					sbuf_append(out, &s[i], 1);
+				else
+					sbuf_appendf(out, "=%02X", c);
+			}
+		}
+		sbuf_append_str(out, "?=");
+		start = end;
+	}
+}
+
+/*
+ * One line of a value: the words from the first to the last that need it
+ * become encoded-words (the white space between them is encoded with them);
+ * the text before and after stays readable. lead: characters before s on
+ * its line when s is the first line ("Name: "), else 0.
+ */
+static void encode_line(const char *s, size_t len, size_t lead, struct sbuf *out)
+{
+	size_t first_max = EW_MAX_TEXT;
+	size_t i = 0, first = len, last = 0;
+
+	while (i < len) {
+		size_t w;
+
+		if (is_wsp(s[i])) {
+			i++;
+			continue;
+		}
+		for (w = i; w < len && !is_wsp(s[w]); w++)
+			;
+		if (word_needs_encoding(s + i, w - i)) {
+			if (first == len)
+				first = i;
+			last = w;
+		}
+		i = w;
+	}
+	if (first == len) {
+		sbuf_append(out, s, len);
+		return;
+	}
+	/*
+	 * message_header_insert() folds before a word that would pass 76
+	 * characters, but not before the first one of the value: that one is
+	 * made short enough to fit the name's line (RFC 2047 2) where it can be.
+	 */
+	for (i = 0; i < first && is_wsp(s[i]); i++)
+		;
+	if (lead > 0 && i == first && lead + first + 12 + 12 <= 76)
+		first_max = 76 - lead - first - 12;
+	if (first_max > EW_MAX_TEXT)
+		first_max = EW_MAX_TEXT;
+	sbuf_append(out, s, first);
+	encode_words(s + first, last - first, first_max, out);
+	sbuf_append(out, s + last, len - last);
+}
+
+/*
+ * RFC 5293 4: a value that is not "unstructured" is encoded "using folding
+ * white space and the encodings described in [MIME3]". Line breaks (CRLF or
+ * LF) stay line breaks, which message_header_insert() turns into folds;
+ * each line is encoded by itself.
+ */
+static void encode_value(const char *name, const char *s, size_t len, struct sbuf *out)
+{
+	size_t pos = 0, lead = strlen(name) + 2;
+
+	if (len == 0)
+		return;
+	while (pos <= len) {
+		const char *nl = memchr(s + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - s) : len;
+		size_t text_end = end;
+
+		if (nl != NULL && text_end > pos && s[text_end - 1] == '\r')
+			text_end--;
+		encode_line(s + pos, text_end - pos, lead, out);
+		lead = 0;
+		if (nl == NULL)
+			break;
+		sbuf_append_str(out, "\n");
+		pos = end + 1;
+	}
+}
+
 static struct message_header *edited(struct sieve_run *run)
 {
 	if (run->edited == NULL) {
@@ -77,7 +251,7 @@ static int count_edit(struct sieve_run *run)
 
 SIEVE_EXEC(addheader)
 {
-	struct sbuf name = {0}, value = {0};
+	struct sbuf name = {0}, value = {0}, encoded = {0};
 	struct message_header *hdr;
 	int r = EXEC_OK;
 
@@ -90,14 +264,16 @@ SIEVE_EXEC(addheader)
 		r = sieve_run_error(run, "addheader: invalid or too long value");
 	else if (count_edit(run) == 0) {
 		hdr = edited(run);
+		encode_value(name.data, value.data, value.len, &encoded);
 		/* RFC 5293 4: at the top by default, at the end with :last. */
 		message_header_insert(hdr, NODE_HAS(node, TAG_LAST) ? hdr->count : 0, name.data,
-		                      value.data, value.len);
+		                      sbuf_str(&encoded), encoded.len);
 	} else {
 		r = EXEC_ERROR;
 	}
 	sbuf_free(&name);
 	sbuf_free(&value);
+	sbuf_free(&encoded);
 	return r;
 }
 

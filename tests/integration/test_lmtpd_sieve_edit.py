@@ -18,7 +18,16 @@ IMAP with imaplib, files looked at in the mail store.
   old behaviour with one error in the log, SIGHUP reloads at once, a removed
   file stops applying, and deliveries running while the script flips all
   succeed.
+- addheader with non-ASCII text (RFC 5293 4): the stored copy has RFC 2047
+  encoded-words, folded to 76 characters, 7-bit; header tests still match
+  the decoded text.
+- A user's script that does `include :global`: a change to the included
+  file (or to one that file includes, or an optional one that appears) is
+  followed a second later without a restart and without a `sieve put`; an
+  unchanged one is not compiled again; SIGHUP compiles it again at once.
 """
+import email
+import email.policy
 import os
 import re
 import signal
@@ -56,7 +65,8 @@ def setup():
     SCRIPTS = tempfile.mkdtemp(prefix="sluice-sieve-scripts-")
     write_global('require ["fileinto", "mailbox", "envelope"];\r\n'
                  'if envelope :is "to" "glob@example.test" { fileinto :create "One"; }\r\n')
-    W = World(users=("edit", "edit2", "plain", "steps", "del", "kept", "tight", "glob"),
+    W = World(users=("edit", "edit2", "plain", "steps", "del", "kept", "tight", "glob", "utf8",
+                     "incl"),
               lmtpd=True,
               imapd_settings={"sieve_global_dir": GDIR, "sieve_before": "gbefore"})
 
@@ -65,7 +75,7 @@ def write_global(text, name="gbefore.sieve"):
     """Replace the global script the way an editor or a deploy tool does (a new file)."""
     path = os.path.join(GDIR, name)
     tmp = path + ".new"
-    with open(tmp, "w") as f:
+    with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.chmod(tmp, 0o644)
     os.rename(tmp, path)
@@ -73,7 +83,7 @@ def write_global(text, name="gbefore.sieve"):
 
 def put_script(user, text):
     path = os.path.join(SCRIPTS, user + ".sieve")
-    with open(path, "w") as f:
+    with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     W.admin("sieve", "put", W.users[user], "main", path, "--activate")
 
@@ -375,6 +385,113 @@ def test_global_script_flips_under_load():
     assert glob_count("INBOX") == 1
 
 
+# --- addheader with non-ASCII text ---
+
+def test_addheader_non_ascii_stored():
+    note = "Grüße aus Köln"
+    subject = ("Über die Größe der Straße: ein Wert, der länger als eine Zeile ist und darum "
+               "gefaltet wird")
+    put_script("utf8", 'require ["editheader", "fileinto", "mailbox"];\r\n'
+                       'addheader "X-Note" "%s";\r\n'
+                       'deleteheader "Subject";\r\naddheader :last "Subject" "%s";\r\n'
+                       'if header :contains "X-Note" "Köln" {\r\n'
+                       '  if header :is "Subject" "%s" { fileinto :create "Decoded"; }\r\n'
+                       '}\r\n' % (note, subject, subject))
+    msg = message("plain ascii")
+    assert lmtp(["utf8"], msg) == [250]
+    stored = fetch_all("utf8", "Decoded")
+    assert len(stored) == 1, stored
+    size, data = stored[0]
+    head = header_of(data)
+    assert all(b < 0x80 for b in head), head
+    # RFC 2047: only the words that need it, Q as most characters are ASCII
+    assert head.startswith(prefix(W.users["utf8"]) +
+                           b"X-Note: =?utf-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n"), head
+    sub = head.split(b"\r\nSubject:", 1)[1]
+    lines = (b"Subject:" + sub).split(b"\r\n")
+    assert len(lines) > 1 and all(len(l) <= 76 for l in lines), lines
+    assert all(l.startswith(b" ") for l in lines[1:]), lines
+    # the ASCII words after the last one that needed encoding stay as they are
+    assert b"=?utf-8?Q?" in sub and b" als eine Zeile ist und darum" in sub, sub
+    # any reader decodes them back to the text the script gave
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert parsed["X-Note"] == note, parsed["X-Note"]
+    assert parsed["Subject"] == subject, parsed["Subject"]
+    # the body and the other fields as they were
+    want = prefix(W.users["utf8"]) + b"X-Note: =?utf-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n" + \
+        msg.replace(b"Subject: plain ascii\r\n", b"").replace(
+            b"\r\n\r\nThe body", b"\r\nSubject:" + sub + b"\r\n\r\nThe body")
+    assert data == want, (data, want)
+    assert size == len(data)
+
+
+# --- users' scripts that include global ones ---
+
+def compiled_count(user):
+    mid = W.sql("SELECT id FROM mailbox_directory WHERE local_part = '%s'" % user).strip()
+    return lmtpd_log().count("sieve: mailbox id %s: compiled script" % mid)
+
+
+def incl_count(folder):
+    return len(fetch_all("incl", folder))
+
+
+def test_user_include_global_changes():
+    pid = W.daemons["sluice-lmtpd"].pid
+    write_global('require ["fileinto", "mailbox"];\r\nfileinto :create "Shared1";\r\n',
+                 name="gshared.sieve")
+    write_global('require "include";\r\ninclude :global "ginner";\r\n', name="gouter.sieve")
+    write_global('require ["fileinto", "mailbox"];\r\nfileinto :create "Inner1";\r\n',
+                 name="ginner.sieve")
+    put_script("incl", 'require "include";\r\ninclude :global "gshared";\r\n'
+                       'include :global "gouter";\r\ninclude :optional :global "glater";\r\n')
+    assert lmtp(["incl"], message("incl one")) == [250]
+    assert incl_count("Shared1") == 1 and incl_count("Inner1") == 1
+    assert compiled_count("incl") == 1
+
+    # nothing changed: the cached program is used, a look a second later finds the same files
+    time.sleep(1.2)
+    assert lmtp(["incl"], message("incl two")) == [250]
+    assert incl_count("Shared1") == 2 and compiled_count("incl") == 1
+
+    # the included file changes: followed without a restart and without a `sieve put`
+    write_global('require ["fileinto", "mailbox"];\r\nfileinto :create "Shared2";\r\n',
+                 name="gshared.sieve")
+    time.sleep(1.2)
+    assert lmtp(["incl"], message("incl three")) == [250]
+    assert incl_count("Shared2") == 1 and incl_count("Shared1") == 2
+    assert incl_count("Inner1") == 3
+    assert compiled_count("incl") == 2
+    wait_log("an included global script changed")
+
+    # a file included by the included file
+    write_global('require ["fileinto", "mailbox"];\r\nfileinto :create "Inner2";\r\n',
+                 name="ginner.sieve")
+    time.sleep(1.2)
+    assert lmtp(["incl"], message("incl four")) == [250]
+    assert incl_count("Inner2") == 1 and incl_count("Inner1") == 3
+
+    # an optional include that was missing appears
+    write_global('require ["fileinto", "mailbox"];\r\nfileinto :create "Later";\r\n',
+                 name="glater.sieve")
+    time.sleep(1.2)
+    assert lmtp(["incl"], message("incl five")) == [250]
+    assert incl_count("Later") == 1 and incl_count("Shared2") == 3
+    assert compiled_count("incl") == 4
+
+    # SIGHUP: compiled again at once, with no file changed
+    before = lmtpd_log().count("compiled again (SIGHUP)")
+    os.kill(pid, signal.SIGHUP)
+    end = time.time() + 10
+    while lmtpd_log().count("compiled again (SIGHUP)") == before and time.time() < end:
+        time.sleep(0.05)
+    assert lmtp(["incl"], message("incl six")) == [250]
+    assert compiled_count("incl") == 5
+    assert incl_count("Later") == 2
+    # the other users' cached scripts were left alone, and no restart happened
+    assert W.daemons["sluice-lmtpd"].pid == pid and W.daemons["sluice-lmtpd"].poll() is None
+
+
 def teardown():
     if W is not None:
         W.close()  # also fails on a sanitizer report in a daemon's log
@@ -385,6 +502,7 @@ if __name__ == "__main__":
         setup()
         run([test_edited_copy_per_recipient, test_header_as_it_was_for_each_action,
              test_deleteheader_and_implicit_keep, test_quota_counts_edited_size,
-             test_global_script_changes_without_restart, test_global_script_flips_under_load])
+             test_global_script_changes_without_restart, test_global_script_flips_under_load,
+             test_addheader_non_ascii_stored, test_user_include_global_changes])
     finally:
         teardown()

@@ -215,6 +215,61 @@ START_TEST(test_lookup_and_edit)
 }
 END_TEST
 
+/*
+ * Inserted values: line ends that would leave a blank line (which would end
+ * the header block) are dropped; folds go before the word that would pass 76
+ * characters, never right after the colon; a word that fits nowhere stays
+ * whole.
+ */
+START_TEST(test_insert_folding)
+{
+	static const struct {
+		const char *name, *value, *raw, *unfolded;
+	} cases[] = {
+	    {"X-A", "one\n", " one", "one"},
+	    {"X-A", "one\r\n\r\n  \r\ntwo\n\n", " one\r\n two", "one two"},
+	    {"X-A", "\n\none", " one", "one"},
+	    {"X-A", "one\n\ttwo", " one\r\n\ttwo", "one\ttwo"},
+	    {"X-A",
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+	     "bbbbbbbbbbbbbbbbbbbbbbbbb",
+	     " aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+	     " bbbbbbbbbbbbbbbbbbbbbbbbb",
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+	     "bbbbbbbbbbbbbbbbbbbbbbbbb"},
+	    {"X-Rather-Long-Field-Name",
+	     "=?utf-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=",
+	     " =?utf-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=",
+	     "=?utf-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?="},
+	    {"X-A", "x", " x", "x"},
+	};
+	struct message_header hdr = {0};
+	struct sbuf longword = {0}, out = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		message_header_insert(&hdr, 0, cases[i].name, cases[i].value,
+		                      strlen(cases[i].value));
+		ck_assert_msg(strcmp(hdr.fields[0].raw, cases[i].raw) == 0, "case %zu: got \"%s\"",
+		              i, hdr.fields[0].raw);
+		ck_assert_str_eq(hdr.fields[0].value, cases[i].unfolded);
+		message_header_remove(&hdr, 0);
+	}
+	/* the header block written has its one blank line at the end only */
+	message_header_insert(&hdr, 0, "X-End", "trailing\r\n", 10);
+	message_header_write(&hdr, &out);
+	ck_assert_str_eq(out.data, "X-End: trailing\r\n\r\n");
+	/* longer than any line: left whole */
+	for (i = 0; i < 100; i++)
+		sbuf_append_str(&longword, "w");
+	message_header_insert(&hdr, 0, "X-Word", longword.data, longword.len);
+	ck_assert_str_eq(hdr.fields[0].raw + 1, longword.data);
+	message_header_clear(&hdr);
+	sbuf_free(&out);
+	sbuf_free(&longword);
+}
+END_TEST
+
 START_TEST(test_binary_and_nul)
 {
 	static const char text[] = "X-Bin: a\0b\xff\n\nz";
@@ -240,6 +295,7 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, test_rest_after_header);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_lookup_and_edit);
+	tcase_add_test(tc, test_insert_folding);
 	tcase_add_test(tc, test_binary_and_nul);
 	suite_add_tcase(s, tc);
 	return s;

@@ -7,6 +7,7 @@
  * before/user/after chain, score sources, and one program run by many
  * threads at once.
  */
+#include "mime.h"
 #include "sieve.h"
 
 #include <check.h>
@@ -271,6 +272,136 @@ START_TEST(test_edited_header_snapshots)
 }
 END_TEST
 
+/* Every line of a field as written (name included) within max, 7-bit, no blank line. */
+static void check_lines(const struct message_field *f, size_t max)
+{
+	const char *line = f->raw, *nl;
+	size_t len, first = f->name_len + 1;
+
+	for (size_t i = 0; i < f->raw_len; i++)
+		ck_assert_msg((unsigned char)f->raw[i] < 0x80, "8-bit byte in %s: %s", f->name,
+		              f->raw);
+	for (; line != NULL; line = nl != NULL ? nl + 2 : NULL) {
+		nl = strstr(line, "\r\n");
+		len = (nl != NULL ? (size_t)(nl - line) : strlen(line)) + first;
+		ck_assert_msg(len <= max, "%s: a line of %zu characters: %s", f->name, len, f->raw);
+		ck_assert_msg(first > 0 || strspn(line, " \t") < len, "%s: a blank line: %s",
+		              f->name, f->raw);
+		first = 0;
+	}
+}
+
+static char *decoded(const struct message_header *h, const char *name)
+{
+	const struct message_field *f = message_header_get(h, name, 0);
+	struct sbuf out = {0};
+
+	ck_assert_ptr_nonnull(f);
+	mime_header_decode(f->value, f->value_len, &out);
+	sbuf_append(&out, "", 0);
+	return out.data;
+}
+
+/*
+ * RFC 5293 4: a value that is not "unstructured" is written with RFC 2047
+ * encoded-words and folding white space; tests see it decoded again.
+ */
+START_TEST(test_addheader_encoding)
+{
+	static const char *const values[][2] = {
+	    {"X-Note", "Gr\xc3\xbc\303\237e aus K\xc3\xb6ln"},
+	    {"X-Mixed", "plain words then K\xc3\xb6ln and more"},
+	    {"X-Long",
+	     "\xc3\x9cn\303\257c\303\266d\xc3\xa9 a long value with mixed words that "
+	     "goes on and on and on well beyond seventy-eight characters \xc3\x84\xc3\x96"},
+	    {"X-Emoji", "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"},
+	    {"X-Look", "not =?utf-8?q?a?= word"},
+	    {"X-Ctl", "a\001b"},
+	    {"X-A-Long-Field-Name-That-Leaves-Little-Room",
+	     "Gr\xc3\xb6\303\237e und Gew\xc3\xa4sser"},
+	    {"X-Ascii", "only ascii words here, and a few more of them so that the line has to be "
+	                "folded before a word"},
+	};
+	struct sbuf script = {0}, longword = {0};
+	const struct message_header *h;
+	struct sieve_result *r;
+	struct fixture f;
+	char *out, *v;
+	size_t i;
+
+	for (i = 0; i < 1000; i++)
+		sbuf_append_str(&longword, i % 10 == 0 ? "0" : "a");
+	sbuf_append_str(&script,
+	                "require [\"editheader\", \"variables\", \"encoded-character\"];\n");
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		sbuf_appendf(&script, "addheader \"%s\" \"%s\";\n", values[i][0],
+		             strcmp(values[i][0], "X-Ctl") == 0 ? "a${hex:01}b" : values[i][1]);
+	sbuf_appendf(&script, "addheader \"X-Word\" \"x %s\";\n", longword.data);
+	sbuf_append_str(&script, "addheader :last \"X-Text\" text:\r\nline one\r\n\r\n  \r\n"
+	                         "line tw\xc3\xb6\r\n.\r\n;\n");
+	fixture_init(&f, message_text);
+	r = run(&f, script.data);
+	ck_assert_uint_eq(r->count, 1);
+	h = r->actions[0].edited_header;
+	ck_assert_ptr_nonnull(h);
+
+	/* The exact forms: only the span of words that need it is encoded; Q when mostly ASCII. */
+	ck_assert_str_eq(message_header_get(h, "X-Note", 0)->raw,
+	                 " =?utf-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=");
+	ck_assert_str_eq(message_header_get(h, "X-Mixed", 0)->raw,
+	                 " plain words then =?utf-8?Q?K=C3=B6ln?= and more");
+	ck_assert_str_eq(message_header_get(h, "X-Emoji", 0)->raw,
+	                 " =?utf-8?B?8J+YgPCfmIDwn5iA8J+YgPCfmIDwn5iA8J+YgPCfmIDwn5iA?=\r\n"
+	                 " =?utf-8?B?8J+YgPCfmIDwn5iA?=");
+	ck_assert_str_eq(message_header_get(h, "X-Look", 0)->raw,
+	                 " not =?utf-8?Q?=3D=3Futf-8=3Fq=3Fa=3F=3D?= word");
+	ck_assert_str_eq(message_header_get(h, "X-Ctl", 0)->raw, " =?utf-8?Q?a=01b?=");
+	ck_assert_str_eq(message_header_get(h, "X-Text", 0)->raw,
+	                 " line one\r\n line =?utf-8?Q?tw=C3=B6?=");
+	ck_assert_str_eq(message_header_get(h, "X-Ascii", 0)->raw,
+	                 " only ascii words here, and a few more of them so that the line has\r\n"
+	                 " to be folded before a word");
+
+	/* Every line short enough (RFC 2047 2: 76 with encoded-words), 7-bit, none blank. */
+	for (i = 0; i < h->count; i++) {
+		if (strncmp(h->fields[i].name, "X-", 2) == 0)
+			check_lines(&h->fields[i], 76);
+	}
+	/* Decoded, each value is what the script gave. */
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		v = decoded(h, values[i][0]);
+		ck_assert_str_eq(v, values[i][1]);
+		free(v);
+	}
+	v = decoded(h, "X-Word");
+	ck_assert_str_eq(v + 2, longword.data);
+	free(v);
+	ck_assert_ptr_null(strstr(message_header_get(h, "X-Word", 0)->raw, longword.data));
+	v = decoded(h, "X-Text");
+	ck_assert_str_eq(v, "line one line tw\xc3\xb6");
+	free(v);
+	sieve_result_free(&r);
+
+	/* Tests and deleteheader compare decoded values (RFC 5293 5, RFC 5228 5.7). */
+	r = run(&f, "require [\"editheader\", \"fileinto\"];\n"
+	            "addheader \"X-Note\" \"Gr\xc3\xbc\303\237e aus K\xc3\xb6ln\";\n"
+	            "if header :contains \"X-Note\" \"K\xc3\xb6ln\" { fileinto \"contains\"; }\n"
+	            "if header :is \"X-Note\" \"Gr\xc3\xbc\303\237e aus K\xc3\xb6ln\" "
+	            "{ fileinto \"is\"; }\n"
+	            "deleteheader :contains \"X-Note\" \"\303\237e aus\";\n"
+	            "if not exists \"X-Note\" { fileinto \"deleted\"; }\n");
+	out = format(r);
+	ck_assert_str_eq(out, "fileinto \"contains\"\nfileinto \"is\"\nfileinto \"deleted\"\n");
+	free(out);
+	sieve_result_free(&r);
+	sbuf_free(&script);
+	sbuf_free(&longword);
+	message_free(&f.msg);
+}
+END_TEST
+
 START_TEST(test_redirect_loop)
 {
 	static const char looped[] = "X-Sluice-Loop: bob@example.com\nSubject: x\n\nbody\n";
@@ -500,6 +631,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, test_notify_action);
 	tcase_add_test(tc, test_callbacks);
 	tcase_add_test(tc, test_edited_header_snapshots);
+	tcase_add_test(tc, test_addheader_encoding);
 	tcase_add_test(tc, test_redirect_loop);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_chain);
