@@ -14,70 +14,30 @@
 #include "auth_session.h"
 #include "auth_verify.h"
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "password.h"
 #include "server.h"
 #include "util.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: sluice-authd [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
-
-/* authd_socket_mode: octal permissions, at most 0777. */
-static int parse_mode(const char *text, mode_t *mode_r)
-{
-	char *end;
-	unsigned long v;
-
-	if (text[0] < '0' || text[0] > '7')
-		return -1;
-	v = strtoul(text, &end, 8);
-	if (*end != '\0' || v > 0777)
-		return -1;
-	*mode_r = (mode_t)v;
-	return 0;
-}
-
-/* "file:line: name" of a setting, for error messages (errorf's buffer). */
-static const char *where(const struct config *cfg, const char *name)
-{
-	return errorf("%s:%u: %s", config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-	              config_line(cfg, name), name);
-}
+#define PROGNAME "sluice-authd"
 
 /* Checks beyond the settings table's ranges; the socket mode is parsed here too. */
 static int check_config(const struct config *cfg, mode_t *socket_mode_r, const char **error_r)
 {
-	if (log_level_parse(config_str(cfg, "log_level")) < 0) {
-		*error_r = errorf("%s: unknown level '%s'", where(cfg, "log_level"),
-		                  config_str(cfg, "log_level"));
+	if (daemon_octal_mode(cfg, "authd_socket_mode", socket_mode_r, error_r) < 0)
 		return -1;
-	}
-	if (parse_mode(config_str(cfg, "authd_socket_mode"), socket_mode_r) < 0) {
-		*error_r = errorf("%s: not an octal mode like 0660", where(cfg, "authd_socket_mode"));
-		return -1;
-	}
 	if (config_duration_ms(cfg, "authd_penalty_max") <
 	    config_duration_ms(cfg, "authd_penalty_initial")) {
-		*error_r = errorf("%s is below authd_penalty_initial", where(cfg, "authd_penalty_max"));
+		*error_r = errorf("%s is below authd_penalty_initial",
+		                  config_where(cfg, "authd_penalty_max"));
 		return -1;
 	}
 	return 0;
-}
-
-static void apply_logging(const struct config *cfg)
-{
-	log_init("sluice-authd", config_bool(cfg, "log_syslog"),
-	         (enum log_level)log_level_parse(config_str(cfg, "log_level")));
 }
 
 static void penalty_settings(const struct config *cfg, struct auth_penalty_settings *pset)
@@ -109,7 +69,7 @@ static void authd_reload(struct server *srv, void *context)
 		config_free(&cfg);
 		return;
 	}
-	apply_logging(cfg);
+	daemon_apply_logging(PROGNAME, cfg);
 	penalty_settings(cfg, &pset);
 	auth_penalty_set_timing(authd->penalty, &pset);
 	log_info("reloaded %s: penalty %lld ms doubling to %lld ms", authd->config_path,
@@ -119,35 +79,21 @@ static void authd_reload(struct server *srv, void *context)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *error = NULL;
+	const char *error = NULL;
 	struct config *cfg = NULL;
 	struct db_pool_settings db_set;
 	struct db_pool *pool;
 	struct authd authd = {0};
 	struct server *srv = NULL;
 	mode_t socket_mode;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
-	log_init("sluice-authd", 0, LOG_LEVEL_INFO);
-	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
+	/* The socket mode and penalty checks fail before logging moves to syslog. */
+	authd.config_path = daemon_init(PROGNAME, argc, argv);
+	if (config_load(authd.config_path, 0, &cfg, &error) < 0 ||
+	    check_config(cfg, &socket_mode, &error) < 0)
 		log_fatal(78, "%s", error); /* EX_CONFIG */
-	if (check_config(cfg, &socket_mode, &error) < 0)
-		log_fatal(78, "%s", error); /* EX_CONFIG */
-	apply_logging(cfg);
+	daemon_apply_logging(PROGNAME, cfg);
 	if (password_init(cfg, &error) < 0)
 		log_fatal(78, "passwords: %s", error);
 
@@ -157,7 +103,7 @@ int main(int argc, char **argv)
 	    .unix_mode = socket_mode,
 	};
 	struct server_config scfg = {
-	    .name = "sluice-authd",
+	    .name = PROGNAME,
 	    .listeners = &listener,
 	    .listener_count = 1,
 	    .max_connections = (unsigned int)config_int(cfg, "authd_max_connections"),
@@ -185,7 +131,6 @@ int main(int argc, char **argv)
 	authd.verify = auth_verify_create(pool, &vset);
 	authd.penalty = auth_penalty_create(&pset);
 	authd.server = srv;
-	authd.config_path = config_path(conf_path);
 
 	log_info("ready: protocol version 1, %u hash workers, penalty %lld ms doubling to %lld ms",
 	         vset.hash_workers, (long long)pset.initial_ms, (long long)pset.max_ms);

@@ -15,6 +15,7 @@
 #include "imapd.h"
 
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "sasl_server.h"
@@ -24,18 +25,11 @@
 
 #include <locale.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #define PROGNAME "sluice-imapd"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: " PROGNAME " [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
 
 static const char *conf_name(const struct config *cfg)
 {
@@ -92,41 +86,20 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *error = NULL;
+	const char *error = NULL;
 	struct server_listener_list listeners = {0};
 	struct db_pool_settings db_set;
 	struct store_settings store_set;
-	struct config *cfg = NULL;
+	struct config *cfg;
 	struct server *srv = NULL;
 	struct imapd d;
 	const char *cert, *key;
-	int opt, level, rc;
+	int rc;
 	size_t plain_count;
-
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
 
 	/* towlower() for SEARCH and SORT needs a UTF-8 character type */
 	setlocale(LC_CTYPE, "C.UTF-8");
-	log_init(PROGNAME, 0, LOG_LEVEL_INFO);
-	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
-		log_fatal(78, "%s", error); /* EX_CONFIG */
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s:%u: log_level: unknown level '%s'", conf_name(cfg),
-			  config_line(cfg, "log_level"), config_str(cfg, "log_level"));
-	log_init(PROGNAME, config_bool(cfg, "log_syslog"), (enum log_level)level);
+	cfg = daemon_start(PROGNAME, argc, argv, NULL);
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.users_lock, NULL);
 	load_settings(cfg, &d.set);

@@ -165,6 +165,22 @@ static const char *type_name(enum setting_type type)
 	return "?";
 }
 
+/* Whether text is one of choices ("a|b|c"). */
+static int is_choice(const char *choices, const char *text)
+{
+	size_t len = strlen(text);
+
+	for (const char *p = choices; *p != '\0';) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+		if (n == len && strncmp(p, text, n) == 0)
+			return 1;
+		p += n + (bar != NULL);
+	}
+	return 0;
+}
+
 static int set_value(struct config *cfg, int idx, const char *text, unsigned int line,
 		     const char **error_r)
 {
@@ -173,6 +189,11 @@ static int set_value(struct config *cfg, int idx, const char *text, unsigned int
 
 	if (config_parse_value(def->type, text, &v) < 0) {
 		*error_r = errorf("%s = %s: not a valid %s", def->name, text, type_name(def->type));
+		return -1;
+	}
+	/* a fixed set of values is checked here too, so a bad one names its file and line */
+	if (def->choices != NULL && !is_choice(def->choices, text)) {
+		*error_r = errorf("%s = %s: must be one of %s", def->name, text, def->choices);
 		return -1;
 	}
 	if (def->type != SETTING_STRING && def->type != SETTING_BOOL &&
@@ -359,6 +380,12 @@ unsigned int config_line(const struct config *cfg, const char *name)
 const char *config_file(const struct config *cfg)
 {
 	return cfg->path;
+}
+
+const char *config_where(const struct config *cfg, const char *name)
+{
+	return errorf("%s:%u: %s", cfg->path != NULL ? cfg->path : "defaults",
+		      config_line(cfg, name), name);
 }
 
 void config_dump(const struct config *cfg, FILE *out, int only_set)

@@ -32,6 +32,7 @@ struct setting_def {
 	const char *default_value;
 	int64_t min, max; /* range for numeric types, in the type's unit */
 	const char *help;
+	const char *choices; /* SETTING_STRING: the values allowed, "a|b|c" (NULL: any) */
 };
 
 /* The settings table, in settings.c. */
@@ -58,6 +59,8 @@ int config_bool(const struct config *cfg, const char *name);
 unsigned int config_line(const struct config *cfg, const char *name);
 /* The file the configuration was loaded from (NULL for defaults only). */
 const char *config_file(const struct config *cfg);
+/* "file:line: name" of a setting, for error messages (in errorf()'s buffer). */
+const char *config_where(const struct config *cfg, const char *name);
 
 /* Print `name = value` for every setting (only non-default ones when only_set). */
 void config_dump(const struct config *cfg, FILE *out, int only_set);

@@ -20,7 +20,7 @@
 
 const struct setting_def settings_table[] = {
 	/* --- shared by every program --- */
-	{"log_level", SETTING_STRING, "info", 0, 0, "lowest level logged: debug, info, warn, error"},
+	{"log_level", SETTING_STRING, "info", 0, 0, "lowest level logged", "debug|info|warn|error"},
 	{"log_syslog", SETTING_BOOL, "no", 0, 0, "log to syslog (facility mail) instead of stderr"},
 	{"run_user", SETTING_STRING, "", 0, 0,
 	 "user the daemons switch to after binding their sockets (empty: stay as started)"},
@@ -161,7 +161,7 @@ const struct setting_def settings_table[] = {
 	{"smtpd_bare_newline", SETTING_STRING, "normalize", 0, 0,
 	 "bare LF or CR from untrusted clients: reject (bare LF: 521 and disconnect) or normalize "
 	 "(taken as CRLF; the end of data must still be CRLF.CRLF); like Postfix's "
-	 "smtpd_forbid_bare_newline"},
+	 "smtpd_forbid_bare_newline", "reject|normalize"},
 	{"smtpd_received_auth_user", SETTING_BOOL, "no", 0, 0,
 	 "name the authenticated user in the Received: field"},
 	{"smtpd_auth_plaintext_trusted", SETTING_BOOL, "no", 0, 0,
@@ -276,7 +276,8 @@ const struct setting_def settings_table[] = {
 	{"sieved_auth_timeout", SETTING_DURATION, "30s", 100, 5 * MIN,
 	 "deadline for sluice-authd to verify one login"},
 	{"sieved_plaintext_auth", SETTING_STRING, "loopback", 0, 0,
-	 "when AUTHENTICATE works without STARTTLS: no, loopback (127.0.0.0/8 and ::1 only) or yes"},
+	 "when AUTHENTICATE works without STARTTLS: no, loopback (127.0.0.0/8 and ::1 only) or yes",
+	 "no|loopback|yes"},
 	{"sieved_max_scripts", SETTING_INT, "20", 0, 100000,
 	 "scripts one mailbox may have (QUOTA/MAXSCRIPTS past it; 0: no limit)"},
 	{"sieved_max_script_name", SETTING_INT, "128", 1, 255,

@@ -15,6 +15,7 @@
 #include "lmtpd_sieve.h"
 
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
@@ -22,18 +23,11 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define PROGNAME "sluice-lmtpd"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: " PROGNAME " [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
 
 static const char *conf_name(const struct config *cfg)
 {
@@ -42,14 +36,12 @@ static const char *conf_name(const struct config *cfg)
 
 static mode_t socket_mode(const struct config *cfg)
 {
-	const char *text = config_str(cfg, "lmtpd_socket_mode");
-	char *end;
-	unsigned long v;
+	const char *error;
+	mode_t mode;
 
-	if (text[0] < '0' || text[0] > '7' || (v = strtoul(text, &end, 8)) > 0777 || *end != '\0')
-		log_fatal(78, "%s:%u: lmtpd_socket_mode: not an octal mode like 0660",
-		          conf_name(cfg), config_line(cfg, "lmtpd_socket_mode"));
-	return (mode_t)v;
+	if (daemon_octal_mode(cfg, "lmtpd_socket_mode", &mode, &error) < 0)
+		log_fatal(78, "%s", error);
+	return mode;
 }
 
 /* LMTP has no authentication: TCP listeners only on loopback addresses. */
@@ -106,38 +98,17 @@ static void reload(struct server *srv, void *context)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *error = NULL;
+	const char *error = NULL;
 	struct server_listener_list listeners = {0};
 	struct db_pool_settings db_set;
 	struct store_settings store_set;
-	struct config *cfg = NULL;
+	struct config *cfg;
 	struct db_pool *pool;
 	struct server *srv = NULL;
 	struct lmtpd d;
-	int opt, level, rc;
+	int rc;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
-	log_init(PROGNAME, 0, LOG_LEVEL_INFO);
-	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
-		log_fatal(78, "%s", error); /* EX_CONFIG */
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s:%u: log_level: unknown level '%s'", conf_name(cfg),
-		          config_line(cfg, "log_level"), config_str(cfg, "log_level"));
-	log_init(PROGNAME, config_bool(cfg, "log_syslog"), (enum log_level)level);
+	cfg = daemon_start(PROGNAME, argc, argv, NULL);
 	memset(&d, 0, sizeof(d));
 	load_settings(cfg, &d.set);
 	if (lmtpd_sieve_init(cfg, &error) < 0)

@@ -15,6 +15,7 @@
 #include "sieved.h"
 
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "iostream.h"
 #include "log.h"
@@ -22,24 +23,11 @@
 #include "server.h"
 #include "tls.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define PROGNAME "sluice-sieved"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: " PROGNAME " [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
-
-static const char *where(const struct config *cfg, const char *key)
-{
-	return errorf("%s:%u: %s", config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-	              config_line(cfg, key), key);
-}
 
 static void load_settings(const struct config *cfg, struct sieved *d)
 {
@@ -47,15 +35,13 @@ static void load_settings(const struct config *cfg, struct sieved *d)
 	const char *plain = config_str(cfg, "sieved_plaintext_auth"), *error;
 	struct sbuf caps = {0};
 
+	/* the settings table allows only no, loopback or yes */
 	if (strcmp(plain, "no") == 0)
 		set->plaintext_auth = SIEVED_PLAINTEXT_NEVER;
-	else if (strcmp(plain, "loopback") == 0)
-		set->plaintext_auth = SIEVED_PLAINTEXT_LOOPBACK;
 	else if (strcmp(plain, "yes") == 0)
 		set->plaintext_auth = SIEVED_PLAINTEXT_ALWAYS;
 	else
-		log_fatal(78, "%s: must be no, loopback or yes",
-		          where(cfg, "sieved_plaintext_auth"));
+		set->plaintext_auth = SIEVED_PLAINTEXT_LOOPBACK;
 	set->auth_socket = config_str(cfg, "auth_socket");
 	set->auth_timeout_ms = config_duration_ms(cfg, "sieved_auth_timeout");
 	set->session_timeout_ms = config_duration_ms(cfg, "sieved_session_timeout");
@@ -103,48 +89,27 @@ int main(int argc, char **argv)
 	static struct sieved daemon;
 	struct server_listener_list listeners = {0};
 	struct db_pool_settings db_set;
-	struct config *cfg = NULL;
+	struct config *cfg;
 	struct sieved *d = &daemon;
-	const char *conf_path = NULL, *error = NULL;
-	int opt, level, rc;
+	const char *error = NULL;
+	int rc;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
-	log_init(PROGNAME, 0, LOG_LEVEL_INFO);
-	if (config_load(config_path(conf_path), 0, &cfg, &error) < 0)
-		log_fatal(78, "%s", error); /* EX_CONFIG */
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s: unknown level '%s'", where(cfg, "log_level"),
-		          config_str(cfg, "log_level"));
-	log_init(PROGNAME, config_bool(cfg, "log_syslog"), (enum log_level)level);
+	cfg = daemon_start(PROGNAME, argc, argv, NULL);
 	load_settings(cfg, d);
 
 	if (config_str(cfg, "tls_cert_file")[0] != '\0' &&
 	    tls_holder_create(config_str(cfg, "tls_cert_file"), config_str(cfg, "tls_key_file"),
 	                      &d->tls, &error) < 0)
-		log_fatal(78, "%s: %s", where(cfg, "tls_cert_file"), error);
+		log_fatal(78, "%s: %s", config_where(cfg, "tls_cert_file"), error);
 	if (d->tls == NULL && d->set.plaintext_auth != SIEVED_PLAINTEXT_ALWAYS)
 		log_warn("no TLS certificate (tls_cert_file): only %s can log in",
 		         d->set.plaintext_auth == SIEVED_PLAINTEXT_LOOPBACK ? "loopback clients"
 		                                                            : "nobody");
 	if (server_listeners_parse(config_str(cfg, "sieved_listen"), "managesieve", false, 0600,
 	                           &listeners, &error) < 0)
-		log_fatal(78, "%s: %s", where(cfg, "sieved_listen"), error);
+		log_fatal(78, "%s: %s", config_where(cfg, "sieved_listen"), error);
 	if (listeners.count == 0)
-		log_fatal(78, "%s: no listener", where(cfg, "sieved_listen"));
+		log_fatal(78, "%s: no listener", config_where(cfg, "sieved_listen"));
 
 	struct server_config scfg = {
 	    .name = PROGNAME,

@@ -14,6 +14,7 @@
  * reloaded (all but queue_directory and qmgr_lmtp_connections).
  */
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "qmgr.h"
@@ -41,12 +42,6 @@
 /* tmp/ files older than this are from writers that died; bounce logs without a message go too. */
 #define JANITOR_INTERVAL_MS (3600 * 1000)
 #define TMP_MAX_AGE (24 * 3600)
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: sluice-qmgr [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
 
 static char *qualified_or(const char *name, const char *domain)
 {
@@ -282,41 +277,19 @@ static void lock_queue(const char *queue_dir, uid_t uid, gid_t gid)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *error = NULL;
-	struct config *cfg = NULL;
+	const char *conf_path, *error = NULL;
+	struct config *cfg;
 	struct qmgr q = {0};
 	struct pickup pickup = {0};
 	struct db_pool_settings db_set;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
-	int opt, level, ifd, sfd, wd_incoming, wd_maildrop;
+	int ifd, sfd, wd_incoming, wd_maildrop;
 	sigset_t mask;
 	int64_t next_rescan, next_janitor, next_timer;
 	const char *run_user;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	conf_path = config_path(conf_path);
-
-	log_init("sluice-qmgr", 0, LOG_LEVEL_INFO);
-	if (config_load(conf_path, 0, &cfg, &error) < 0)
-		log_fatal(78, "%s", error); /* EX_CONFIG */
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s:%u: log_level: unknown level '%s'", config_file(cfg),
-		          config_line(cfg, "log_level"), config_str(cfg, "log_level"));
-	log_init("sluice-qmgr", config_bool(cfg, "log_syslog"), (enum log_level)level);
+	cfg = daemon_start("sluice-qmgr", argc, argv, &conf_path);
 	pthread_mutex_init(&q.settings_lock, NULL);
 	if (qmgr_settings_load(&q.set, cfg, &error) < 0)
 		log_fatal(78, "%s", error);

@@ -18,12 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *where(const struct config *cfg, const char *name)
-{
-	return errorf("%s:%u: %s", config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-	              config_line(cfg, name), name);
-}
-
 static void conf_free(struct smtpd_conf *conf)
 {
 	smtp_networks_free(&conf->trusted);
@@ -78,16 +72,10 @@ int smtpd_conf_load(const char *path, struct smtpd_conf **conf_r, const char **e
 	set->auth_timeout_ms = config_duration_ms(cfg, "smtpd_auth_timeout");
 	set->connection_rate = (unsigned int)config_int(cfg, "smtpd_connection_rate");
 
+	/* the settings table allows only reject or normalize */
 	mode = config_str(cfg, "smtpd_bare_newline");
-	if (strcmp(mode, "reject") == 0)
-		set->bare_newline = SMTP_BARE_NEWLINE_REJECT;
-	else if (strcmp(mode, "normalize") == 0)
-		set->bare_newline = SMTP_BARE_NEWLINE_NORMALIZE;
-	else {
-		*error_r = errorf("%s: '%s' is neither reject nor normalize",
-		                  where(cfg, "smtpd_bare_newline"), mode);
-		goto fail;
-	}
+	set->bare_newline = strcmp(mode, "reject") == 0 ? SMTP_BARE_NEWLINE_REJECT
+	                                                : SMTP_BARE_NEWLINE_NORMALIZE;
 
 	if (config_str(cfg, "smtpd_postmaster")[0] != '\0')
 		conf->postmaster_buf = xstrdup(config_str(cfg, "smtpd_postmaster"));
@@ -97,14 +85,14 @@ int smtpd_conf_load(const char *path, struct smtpd_conf **conf_r, const char **e
 	                       &pm, &error) < 0 ||
 	    pm.domain[0] == '\0') {
 		*error_r =
-		    errorf("%s: '%s': %s", where(cfg, "smtpd_postmaster"), conf->postmaster_buf,
+		    errorf("%s: '%s': %s", config_where(cfg, "smtpd_postmaster"), conf->postmaster_buf,
 		           pm.domain[0] == '\0' ? "needs a domain" : error);
 		goto fail;
 	}
 	set->postmaster = conf->postmaster_buf;
 
 	if (smtp_networks_parse(config_str(cfg, "trusted_networks"), &conf->trusted, &error) < 0) {
-		*error_r = errorf("%s: %s", where(cfg, "trusted_networks"), error);
+		*error_r = errorf("%s: %s", config_where(cfg, "trusted_networks"), error);
 		goto fail;
 	}
 	conf->rset.delimiters = config_str(cfg, "recipient_delimiter");

@@ -12,6 +12,7 @@
  * Owns the process-wide objects; sessions only borrow them.
  */
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "iostream.h"
 #include "log.h"
@@ -25,37 +26,9 @@
 #include "util.h"
 
 #include <pwd.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: sluice-smtpd [-c sluice.conf] [-f]\n");
-	exit(64); /* EX_USAGE */
-}
-
-static const char *where(const struct config *cfg, const char *name)
-{
-	return errorf("%s:%u: %s", config_file(cfg) != NULL ? config_file(cfg) : "defaults",
-	              config_line(cfg, name), name);
-}
-
-/* An octal mode like 0660. */
-static int parse_mode(const char *text, mode_t *mode_r)
-{
-	char *end;
-	unsigned long v;
-
-	if (text[0] < '0' || text[0] > '7')
-		return -1;
-	v = strtoul(text, &end, 8);
-	if (*end != '\0' || v > 0777)
-		return -1;
-	*mode_r = (mode_t)v;
-	return 0;
-}
+#define PROGNAME "sluice-smtpd"
 
 static void listeners_from_config(const struct config *cfg, bool have_tls,
                                   struct server_listener_list *list)
@@ -78,20 +51,19 @@ static void listeners_from_config(const struct config *cfg, bool have_tls,
 			continue;
 		if (tcp[i].implicit_tls && !have_tls)
 			log_fatal(78, "%s: needs tls_cert_file and tls_key_file",
-			          where(cfg, tcp[i].setting));
+			          config_where(cfg, tcp[i].setting));
 		if (server_listeners_parse(spec, tcp[i].name, tcp[i].implicit_tls, 0, list,
 		                           &error) < 0)
-			log_fatal(78, "%s: %s", where(cfg, tcp[i].setting), error);
+			log_fatal(78, "%s: %s", config_where(cfg, tcp[i].setting), error);
 	}
 	if (config_str(cfg, "smtpd_submission_listen")[0] != '\0' && !have_tls)
 		log_warn("no tls_cert_file: submission offers no STARTTLS, so AUTH only to trusted "
 		         "networks with smtpd_auth_plaintext_trusted");
 	if (inject[0] != '\0') {
-		if (parse_mode(config_str(cfg, "smtpd_inject_socket_mode"), &mode) < 0)
-			log_fatal(78, "%s: not an octal mode like 0660",
-			          where(cfg, "smtpd_inject_socket_mode"));
+		if (daemon_octal_mode(cfg, "smtpd_inject_socket_mode", &mode, &error) < 0)
+			log_fatal(78, "%s", error);
 		if (server_listeners_parse(inject, "inject", false, mode, list, &error) < 0)
-			log_fatal(78, "%s: %s", where(cfg, "smtpd_inject_socket"), error);
+			log_fatal(78, "%s: %s", config_where(cfg, "smtpd_inject_socket"), error);
 	}
 	if (list->count == 0)
 		log_fatal(
@@ -139,7 +111,7 @@ static void queue_setup(const struct config *cfg)
 		struct passwd *pw = getpwnam(user);
 
 		if (pw == NULL)
-			log_fatal(67, "%s: no such user '%s'", where(cfg, "run_user"),
+			log_fatal(67, "%s: no such user '%s'", config_where(cfg, "run_user"),
 			          user); /* EX_NOUSER */
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
@@ -155,42 +127,25 @@ int main(int argc, char **argv)
 	struct db_pool_settings db_set;
 	const struct config *cfg;
 	const char *error;
-	int opt, level, rc;
+	int rc;
 
-	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
-		switch (opt) {
-		case 'c':
-			d.conf_path = optarg;
-			break;
-		case 'f':
-			break; /* always in the foreground */
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
-	log_init("sluice-smtpd", 0, LOG_LEVEL_INFO);
+	/* sluice.conf is loaded into a settings snapshot that SIGHUP replaces */
+	d.conf_path = daemon_init(PROGNAME, argc, argv);
 	pthread_mutex_init(&d.lock, NULL);
 	if (smtpd_conf_load(d.conf_path, &d.conf, &error) < 0)
 		log_fatal(78, "%s", error); /* EX_CONFIG */
 	cfg = d.conf->cfg;
-	level = log_level_parse(config_str(cfg, "log_level"));
-	if (level < 0)
-		log_fatal(78, "%s: unknown level '%s'", where(cfg, "log_level"),
-		          config_str(cfg, "log_level"));
-	log_init("sluice-smtpd", config_bool(cfg, "log_syslog"), (enum log_level)level);
+	daemon_apply_logging(PROGNAME, cfg);
 
 	if (config_str(cfg, "tls_cert_file")[0] != '\0' &&
 	    tls_holder_create(config_str(cfg, "tls_cert_file"), config_str(cfg, "tls_key_file"),
 	                      &d.tls, &error) < 0)
-		log_fatal(78, "%s: %s", where(cfg, "tls_cert_file"), error);
+		log_fatal(78, "%s: %s", config_where(cfg, "tls_cert_file"), error);
 	listeners_from_config(cfg, d.tls != NULL, &listeners);
 	queue_setup(cfg);
 
 	struct server_config scfg = {
-	    .name = "sluice-smtpd",
+	    .name = PROGNAME,
 	    .listeners = listeners.items,
 	    .listener_count = listeners.count,
 	    .max_connections = (unsigned int)config_int(cfg, "smtpd_max_connections"),

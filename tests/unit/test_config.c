@@ -67,6 +67,11 @@ START_TEST(test_errors)
 	expect_error("\n\nlog_syslog = perhaps\n", ":3: log_syslog = perhaps");
 	expect_error("authd_penalty_max = 5 minutes\n", ":1: authd_penalty_max");
 	expect_error("just words\n", ":1: expected `key = value`");
+	/* settings with a fixed set of values */
+	expect_error("log_level = loud\n", ":1: log_level = loud: must be one of debug|info|warn|error");
+	expect_error("\nsmtpd_bare_newline = drop\n", ":2: smtpd_bare_newline = drop: must be one of");
+	expect_error("sieved_plaintext_auth = loopbac\n", ":1: sieved_plaintext_auth = loopbac");
+	expect_error("log_level = INFO\n", ":1: log_level = INFO: must be one of");
 	expect_error("db_pool_size = 2\ndb_pool_size = 3\n", ":2: db_pool_size set twice");
 }
 END_TEST
