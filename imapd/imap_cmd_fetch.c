@@ -303,6 +303,8 @@ static int mark_seen(struct fetch_ctx *ctx, const int64_t *uids, size_t n, const
 			     error_r);
 	if (rc != STORE_OK)
 		return rc;
+	if (nchanges > 0)
+		imap_view_forget_snapshot(sess);
 	for (size_t i = 0; i < nchanges; i++)
 		imap_seqset_add(&ctx->seen_set, (uint32_t)changes[i].uid, (uint32_t)changes[i].uid);
 	imap_seqset_normalize(&ctx->seen_set);
@@ -377,6 +379,62 @@ static int fetch_batch(struct fetch_ctx *ctx, const size_t *idx, size_t n, const
 	return STORE_OK;
 }
 
+/*
+ * FLAGS, UID and RFC822.SIZE while the view is still at the folder snapshot
+ * it opened (imap_view_cache.h): from memory, not the index. false when the
+ * request or the view needs the index.
+ */
+static bool fetch_from_snapshot(struct imap_session *sess, const struct fetch_request *req,
+				const size_t *idx, size_t n)
+{
+	const struct imap_snapshot *snap = imap_view_snapshot(sess);
+	const struct imap_view *v = sess->view;
+	struct sbuf out = {0};
+
+	if (snap == NULL || req->nsections > 0 || req->changedsince >= 0 || req->sets_seen ||
+	    (req->bits & ~(unsigned int)(FETCH_FLAGS | FETCH_UID | FETCH_SIZE)) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (snap->msgs[idx[i]].uid != v->msgs[idx[i]].uid ||
+		    ((req->bits & FETCH_SIZE) && snap->msgs[idx[i]].size == UINT32_MAX))
+			return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_snapshot_msg *m = &snap->msgs[idx[i]];
+		const char *sep = "";
+
+		sbuf_append(&out, "* ", 2);
+		sbuf_append_u64(&out, idx[i] + 1);
+		sbuf_append(&out, " FETCH (", 8);
+		if (req->bits & FETCH_UID) {
+			sbuf_append(&out, "UID ", 4);
+			sbuf_append_u64(&out, m->uid);
+			sep = " ";
+		}
+		if (req->bits & FETCH_FLAGS) {
+			sbuf_append_str(&out, sep);
+			sbuf_append(&out, "FLAGS ", 6);
+			imap_flags_format(m->flags, snap->keywords != NULL ? snap->keywords[idx[i]] : NULL,
+					  v->msgs[idx[i]].recent, &out);
+			sep = " ";
+		}
+		if (req->bits & FETCH_SIZE) {
+			sbuf_append_str(&out, sep);
+			sbuf_append(&out, "RFC822.SIZE ", 12);
+			sbuf_append_u64(&out, m->size);
+		}
+		sbuf_append(&out, ")\r\n", 3);
+		if (out.len >= 64 * 1024) {
+			imap_write(sess, out.data, out.len);
+			sbuf_reset(&out);
+		}
+	}
+	if (out.len > 0)
+		imap_write(sess, out.data, out.len);
+	sbuf_free(&out);
+	return true;
+}
+
 void imap_cmd_fetch(struct imap_session *sess, const struct imap_arg *args, size_t nargs)
 {
 	struct fetch_request req;
@@ -409,6 +467,8 @@ void imap_cmd_fetch(struct imap_session *sess, const struct imap_arg *args, size
 		sess->enabled |= IMAP_ENABLED_CONDSTORE;
 	if (req.vanished)
 		rc = imap_fetch_vanished(sess, &args[0], req.changedsince, &error);
+	else if (fetch_from_snapshot(sess, &req, idx, n))
+		n = 0;
 	for (size_t done = 0; rc == STORE_OK && done < n; done += FETCH_BATCH)
 		rc = fetch_batch(&ctx, idx + done, n - done < FETCH_BATCH ? n - done : FETCH_BATCH,
 				 &error);

@@ -240,6 +240,8 @@ void imap_cmd_store(struct imap_session *sess, const struct imap_arg *args, size
 		rc = store_set_flags(sess->d->store, &sess->mailbox, sess->view->folder_id, uids, nuids,
 				     mode, fl.flags, (const char *const *)fl.keywords, fl.nkeywords,
 				     unchangedsince, &changes, &nchanges, &error);
+		if (rc == STORE_OK && nchanges > 0)
+			imap_view_forget_snapshot(sess);
 		if (rc == STORE_OK)
 			rc = report(sess, uids, nuids, silent, unchangedsince, changes, nchanges,
 				    &modified, &error);

@@ -12,6 +12,7 @@
  * foreground; logs to stderr unless log_syslog is set.
  */
 #include "imap_notify.h"
+#include "imap_view_cache.h"
 #include "imapd.h"
 
 #include "config.h"
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 		log_fatal(73, "mail store: %s", error); /* EX_CANTCREAT */
 	if (imap_notify_create(&db_set, &d.notify, &error) < 0)
 		log_fatal(71, "%s", error);
+	d.view_cache = imap_view_cache_create((size_t)config_int(cfg, "imapd_view_cache_messages"));
 
 	for (size_t i = 0; i < listeners.count; i++)
 		log_info("listening on %s port %u%s", listeners.items[i].name,
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 		_exit(0); /* threads still hold the shared objects: do not free them */
 	server_destroy(&srv);
 	imap_notify_destroy(&d.notify);
+	imap_view_cache_destroy(&d.view_cache);
 	store_destroy(&d.store);
 	db_pool_destroy(&d.pool);
 	tls_holder_destroy(&d.tls);

@@ -15,6 +15,7 @@
 
 #include "imap_db.h"
 #include "imap_notify.h"
+#include "imap_view_cache.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -24,24 +25,33 @@
 
 /*
  * $1 folder, $2 mailbox, $3 whether this session claims the recent
- * messages. Rows: the folder (kind 0, with the first recent UID), every
- * message (kind 1, read from the (folder_id, uid) key alone: see schema
- * 0007), every keyword in use (kind 2), in no promised order. The claim
- * stops at the UIDNEXT of the statement's snapshot, so a message delivered
- * meanwhile is claimed by the sync that first shows it.
+ * messages: the folder's state, and the first recent UID (the claim stops
+ * at this snapshot's UIDNEXT; a message delivered later is claimed by the
+ * sync that first shows it).
+ */
+static const struct db_stmt stmt_state = {
+    "imapd_view_state",
+    "SELECT uidvalidity, uidnext, highestmodseq, CASE WHEN $3 AND first_recent_uid < uidnext"
+    "  THEN sluice_store_claim_recent($1, uidnext) ELSE first_recent_uid END"
+    " FROM folders WHERE id = $1 AND mailbox_id = $2"};
+
+/*
+ * $1 folder, $2 mailbox: the folder's state (kind 0), every message's UID,
+ * flags and size (kind 1, read from the (folder_id, uid) key alone: schema
+ * 0008) and the keywords of the few that have any (kind 2, through a
+ * partial index), one snapshot, in no promised order.
  */
 static const struct db_stmt stmt_load = {
     "imapd_view_load",
-    "WITH f AS (SELECT uidvalidity, uidnext, highestmodseq, first_recent_uid FROM folders"
+    "WITH f AS (SELECT uidvalidity, uidnext, highestmodseq FROM folders"
     "  WHERE id = $1 AND mailbox_id = $2)"
-    " SELECT 0, uidvalidity, uidnext, highestmodseq, (CASE WHEN $3 AND first_recent_uid < uidnext"
-    "  THEN sluice_store_claim_recent($1, uidnext) ELSE first_recent_uid END)::text FROM f"
+    " SELECT 0, uidvalidity, uidnext, highestmodseq, NULL FROM f"
     " UNION ALL"
-    " SELECT 1, m.uid, m.modseq, m.flags, NULL FROM messages m"
+    " SELECT 1, m.uid, m.flags, m.size, NULL FROM messages m"
     "  WHERE m.folder_id = $1 AND EXISTS (SELECT 1 FROM f)"
     " UNION ALL"
-    " SELECT 2, 0, 0, 0, k.kw FROM (SELECT DISTINCT unnest(keywords) AS kw FROM messages"
-    "  WHERE folder_id = $1 AND keywords <> '{}' AND EXISTS (SELECT 1 FROM f)) k"};
+    " SELECT 2, m.uid, 0, 0, array_to_string(m.keywords, ' ') FROM messages m"
+    "  WHERE m.folder_id = $1 AND m.keywords <> '{}' AND EXISTS (SELECT 1 FROM f)"};
 
 /* $1 folder, $2 the view's mod-sequence, $3 claim the recent messages (as above). */
 static const struct db_stmt stmt_sync = {
@@ -86,11 +96,28 @@ static void msgs_push(struct imap_view *v, uint32_t uid, int64_t modseq, bool re
 		v->nrecent++;
 }
 
-static int msg_uid_cmp(const void *a, const void *b)
+static int snapshot_msg_cmp(const void *a, const void *b)
 {
-	const struct imap_view_msg *x = a, *y = b;
+	const struct imap_snapshot_msg *x = a, *y = b;
 
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static ssize_t snapshot_find(const struct imap_snapshot *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else if (s->msgs[mid].uid > uid)
+			hi = mid;
+		else
+			return (ssize_t)mid;
+	}
+	return -1;
 }
 
 /* Whether this session keeps \Recent (RFC 3501 2.3.2; IMAP4rev2 has none). */
@@ -121,67 +148,132 @@ static bool keywords_add(struct imap_view *v, const char *list)
 	return added;
 }
 
+/* Read the folder from the database, one snapshot of it: STORE_OK with *snap_r. */
+static int load(struct imap_session *sess, int64_t folder_id, struct imap_snapshot **snap_r,
+		const char **error_r)
+{
+	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
+	const char *params[2] = {imap_i64(b1, folder_id), imap_i64(b2, sess->mailbox.id)};
+	struct imap_folder_state st = {.folder_id = folder_id};
+	struct imap_snapshot *snap;
+	bool found = false, sorted = true;
+	size_t n = 0;
+	PGresult *res;
+	int rc, rows;
+
+	rc = imap_query(sess->d, &stmt_load, 2, params, &res, error_r);
+	if (rc != STORE_OK)
+		return rc;
+	rows = PQntuples(res);
+	for (int r = 0; r < rows && !found; r++) {
+		if (imap_col_i64(res, r, 0) == 0) {
+			found = true;
+			st.uidvalidity = (uint32_t)imap_col_i64(res, r, 1);
+			st.uidnext = (uint32_t)imap_col_i64(res, r, 2);
+			st.highestmodseq = imap_col_i64(res, r, 3);
+		}
+	}
+	if (!found) {
+		PQclear(res);
+		*error_r = "no such folder";
+		return STORE_NOT_FOUND;
+	}
+	snap = imap_snapshot_new(&st, (size_t)rows);
+	for (int r = 0; r < rows; r++) {
+		struct imap_snapshot_msg *m = &snap->msgs[n];
+		int64_t size;
+
+		if (imap_col_i64(res, r, 0) != 1)
+			continue;
+		m->uid = (uint32_t)imap_col_i64(res, r, 1);
+		m->flags = (uint8_t)imap_col_i64(res, r, 2);
+		size = imap_col_i64(res, r, 3);
+		m->size = size >= 0 && size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+		sorted = sorted && (n == 0 || snap->msgs[n - 1].uid < m->uid);
+		n++;
+	}
+	snap->count = n;
+	if (!sorted)
+		qsort(snap->msgs, n, sizeof(*snap->msgs), snapshot_msg_cmp);
+	for (int r = 0; r < rows; r++) {
+		ssize_t i;
+
+		if (imap_col_i64(res, r, 0) != 2 ||
+		    (i = snapshot_find(snap, (uint32_t)imap_col_i64(res, r, 1))) < 0)
+			continue;
+		if (snap->keywords == NULL)
+			snap->keywords = xcalloc(n, sizeof(*snap->keywords));
+		snap->keywords[i] = xstrdup(PQgetvalue(res, r, 4));
+	}
+	PQclear(res);
+	*snap_r = snap;
+	return STORE_OK;
+}
+
 int imap_view_open(struct imap_session *sess, int64_t folder_id, const char *name, bool readonly,
 		   const char **error_r)
 {
 	char b1[IMAP_I64_BUFSZ], b2[IMAP_I64_BUFSZ];
 	const char *params[3] = {imap_i64(b1, folder_id), imap_i64(b2, sess->mailbox.id),
 				 claims_recent(sess, readonly) ? "true" : "false"};
+	struct imap_folder_state st = {.folder_id = folder_id};
+	struct imap_snapshot *snap;
+	uint32_t recent_from, recent_to;
 	struct imap_view *v;
 	PGresult *res;
-	int rc, rows, folder_row = -1;
-	uint32_t first_recent, first_unseen_uid = UINT32_MAX;
-	bool sorted = true;
+	int rc;
 
 	imap_view_close(sess);
 	/* watch before loading: a change in between is then seen at the next sync */
 	imap_notify_watch(sess->d->notify, sess->sub, folder_id);
-	rc = imap_query(sess->d, &stmt_load, 3, params, &res, error_r);
+	rc = imap_query(sess->d, &stmt_state, 3, params, &res, error_r);
+	if (rc == STORE_OK && PQntuples(res) == 0) {
+		PQclear(res);
+		*error_r = "no such folder";
+		rc = STORE_NOT_FOUND;
+	}
 	if (rc != STORE_OK) {
 		imap_notify_watch(sess->d->notify, sess->sub, 0);
 		return rc;
 	}
-	rows = PQntuples(res);
-	for (int r = 0; r < rows && folder_row < 0; r++) {
-		if (imap_col_i64(res, r, 0) == 0)
-			folder_row = r;
-	}
-	if (folder_row < 0) {
-		PQclear(res);
-		imap_notify_watch(sess->d->notify, sess->sub, 0);
-		*error_r = "no such folder";
-		return STORE_NOT_FOUND;
+	st.uidvalidity = (uint32_t)imap_col_i64(res, 0, 0);
+	st.uidnext = (uint32_t)imap_col_i64(res, 0, 1);
+	st.highestmodseq = imap_col_i64(res, 0, 2);
+	/* \Recent here: what this statement claimed (or, read-only, what nobody has yet) */
+	recent_from = (sess->enabled & IMAP_ENABLED_REV2) ? UINT32_MAX
+							 : (uint32_t)imap_col_i64(res, 0, 3);
+	recent_to = st.uidnext;
+	PQclear(res);
+	snap = imap_view_cache_get(sess->d->view_cache, &st);
+	if (snap == NULL) {
+		/* newer than st if the folder changed in between: fine, it is one snapshot */
+		rc = load(sess, folder_id, &snap, error_r);
+		if (rc != STORE_OK) {
+			imap_notify_watch(sess->d->notify, sess->sub, 0);
+			return rc;
+		}
+		imap_view_cache_put(sess->d->view_cache, snap);
 	}
 	v = xcalloc(1, sizeof(*v));
 	v->folder_id = folder_id;
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->uidvalidity = (uint32_t)imap_col_i64(res, folder_row, 1);
-	v->uidnext = (uint32_t)imap_col_i64(res, folder_row, 2);
-	v->highestmodseq = imap_col_i64(res, folder_row, 3);
-	first_recent = (sess->enabled & IMAP_ENABLED_REV2) ? UINT32_MAX
-							    : (uint32_t)imap_col_i64(res, folder_row, 4);
+	v->uidvalidity = snap->state.uidvalidity;
+	v->uidnext = snap->state.uidnext;
+	v->highestmodseq = snap->state.highestmodseq;
 	v->readonly = readonly;
-	v->cap = (size_t)rows;
+	v->cap = snap->count > 0 ? snap->count : 1;
 	v->msgs = xmalloc(v->cap * sizeof(*v->msgs));
-	for (int r = 0; r < rows; r++) {
-		int64_t kind = imap_col_i64(res, r, 0);
+	/* every message as of highestmodseq: the client knows each as it is now */
+	for (size_t i = 0; i < snap->count; i++) {
+		uint32_t uid = snap->msgs[i].uid;
 
-		if (kind == 1) {
-			uint32_t uid = (uint32_t)imap_col_i64(res, r, 1);
-
-			sorted = sorted && (v->count == 0 || v->msgs[v->count - 1].uid < uid);
-			msgs_push(v, uid, imap_col_i64(res, r, 2), uid >= first_recent);
-			if (!(imap_col_i64(res, r, 3) & STORE_FLAG_SEEN) && uid < first_unseen_uid)
-				first_unseen_uid = uid;
-		} else if (kind == 2) {
-			keywords_add(v, PQgetvalue(res, r, 4));
-		}
+		msgs_push(v, uid, v->highestmodseq, uid >= recent_from && uid < recent_to);
+		if (v->first_unseen == 0 && !(snap->msgs[i].flags & STORE_FLAG_SEEN))
+			v->first_unseen = i + 1;
+		if (snap->keywords != NULL && snap->keywords[i] != NULL)
+			keywords_add(v, snap->keywords[i]);
 	}
-	PQclear(res);
-	if (!sorted)
-		qsort(v->msgs, v->count, sizeof(*v->msgs), msg_uid_cmp);
-	if (first_unseen_uid != UINT32_MAX)
-		v->first_unseen = (size_t)imap_view_find(v, first_unseen_uid) + 1;
+	v->snap = snap;
 	sess->view = v;
 	sess->state = IMAP_STATE_SELECTED;
 	/* the load is the state: only later notifications count */
@@ -189,10 +281,27 @@ int imap_view_open(struct imap_session *sess, int64_t folder_id, const char *nam
 	return STORE_OK;
 }
 
+const struct imap_snapshot *imap_view_snapshot(const struct imap_session *sess)
+{
+	const struct imap_view *v = sess->view;
+
+	if (v == NULL || v->snap == NULL || v->snap->state.highestmodseq != v->highestmodseq ||
+	    v->snap->count != v->count)
+		return NULL;
+	return v->snap;
+}
+
+void imap_view_forget_snapshot(struct imap_session *sess)
+{
+	if (sess->view != NULL)
+		imap_snapshot_release(sess->d->view_cache, &sess->view->snap);
+}
+
 void imap_view_close(struct imap_session *sess)
 {
 	if (sess->view == NULL)
 		return;
+	imap_view_forget_snapshot(sess);
 	view_free(&sess->view);
 	imap_notify_watch(sess->d->notify, sess->sub, 0);
 	if (sess->state == IMAP_STATE_SELECTED)
@@ -422,6 +531,7 @@ void imap_view_expunged(struct imap_session *sess, const int64_t *uids, size_t n
 {
 	struct imap_view *v = sess->view;
 
+	imap_view_forget_snapshot(sess);
 	for (size_t i = 0; i < n; i++) {
 		ssize_t k = imap_view_find(v, (uint32_t)uids[i]);
 
@@ -523,4 +633,6 @@ void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force)
 	v->uidnext = (uint32_t)imap_col_i64(res, 0, 1);
 	v->highestmodseq = imap_col_i64(res, 0, 2);
 	PQclear(res);
+	if (v->snap != NULL && v->snap->state.highestmodseq != v->highestmodseq)
+		imap_view_forget_snapshot(sess);
 }

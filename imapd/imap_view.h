@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "imapd.h"
+#include "imap_view_cache.h"
 
 struct imap_view_msg {
 	uint32_t uid;
@@ -36,6 +37,12 @@ struct imap_view {
 	size_t first_unseen; /* at open: sequence number of the first unseen message, 0 if none */
 	char **keywords;     /* every keyword the client has been told of (FLAGS) */
 	size_t nkeywords;
+	/*
+	 * The folder as the view opened it (imap_view_cache.h), kept while the
+	 * view is still at that state: FETCH of flags, UIDs and sizes reads it.
+	 * Dropped at the first change the session makes or hears of.
+	 */
+	struct imap_snapshot *snap;
 };
 
 /*
@@ -61,6 +68,14 @@ void imap_view_sync(struct imap_session *sess, bool allow_expunge, bool force);
  * client (EXPUNGE or VANISHED) when `announce` (not at CLOSE).
  */
 void imap_view_expunged(struct imap_session *sess, const int64_t *uids, size_t n, bool announce);
+
+/*
+ * The snapshot the view still matches message for message (NULL when it
+ * changed since it was opened).
+ */
+const struct imap_snapshot *imap_view_snapshot(const struct imap_session *sess);
+/* This session changed the folder (flags, expunges): stop answering from the snapshot. */
+void imap_view_forget_snapshot(struct imap_session *sess);
 
 /* The index of a UID in the view, or -1. */
 ssize_t imap_view_find(const struct imap_view *v, uint32_t uid);

@@ -24,6 +24,7 @@
 struct db_pool;
 struct imap_compress;
 struct imap_notify;
+struct imap_view_cache;
 struct imap_notify_sub;
 struct imap_view;
 struct iostream;
@@ -57,6 +58,7 @@ struct imapd {
 	struct server *server;
 	struct tls_holder *tls; /* NULL when no certificate is configured */
 	struct imap_notify *notify;
+	struct imap_view_cache *view_cache; /* folder loads shared by the sessions */
 	/* logged-in sessions per mailbox, for imapd_max_per_user */
 	pthread_mutex_t users_lock;
 	struct imapd_user_count *users;

@@ -300,6 +300,9 @@ const struct setting_def settings_table[] = {
 	{"imapd_max_connections", SETTING_INT, "4096", 1, 1000000, "concurrent IMAP sessions at most"},
 	{"imapd_max_per_ip", SETTING_INT, "100", 0, 1000000,
 	 "concurrent sessions from one client address at most (0: no cap)"},
+	{"imapd_view_cache_messages", SETTING_INT, "2000000", 0, 1000000000,
+	 "UIDs of recently selected folders kept in memory (4 bytes each) so that selecting a "
+	 "folder nobody changed since reads no message rows; 0: off"},
 	{"imapd_max_per_user", SETTING_INT, "20", 0, 1000000,
 	 "concurrent logged-in sessions of one mailbox in one process at most (0: no cap)"},
 	{"imapd_plaintext_auth", SETTING_BOOL, "no", 0, 0,

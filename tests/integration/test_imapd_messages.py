@@ -425,6 +425,44 @@ def test_recent():
         s.close()
 
 
+def test_reselect_sees_changes():
+    """A folder selected again reflects every change since (imapd keeps loads in memory)."""
+    w = world()
+    a, b = login_raw(w, "bob"), login_raw(w, "bob")
+    a.cmd("v0", "CREATE Again")
+    for i in range(3):
+        append_raw(a, "v%d" % (i + 1), "Again", crlf("Subject: %d\n\nx\n" % i))
+
+    def examine(tag):
+        lines = b.cmd(tag, "EXAMINE Again")
+        exists = [l for l in lines if l.endswith(" EXISTS")]
+        unseen = [l for l in lines if "[UNSEEN " in l]
+        flags = [l for l in lines if l.startswith("* FLAGS")]
+        f, _, _ = b.fetch(tag + "f", "FETCH 1:* UID")
+        return exists, unseen, flags, sorted(int(v["UID"]) for v in f.values())
+
+    first = examine("e1")
+    assert first[0] == ["* 3 EXISTS"] and first[1][0].startswith("* OK [UNSEEN 1]"), first
+    assert examine("e2") == first  # nothing changed: the same answers
+    a.cmd("v4", "SELECT Again")
+    a.cmd("v5", "STORE 1 +FLAGS (\\Seen $Tagged)")
+    # FETCH answers from memory while nothing changed, never with flags older than a STORE
+    f, _, _ = a.fetch("v5b", "FETCH 1:* (FLAGS UID RFC822.SIZE)")
+    assert f[1]["FLAGS"] == [b"\\Seen", b"\\Recent", b"$Tagged"], f
+    assert f[2]["FLAGS"] == [b"\\Recent"] and int(f[2]["RFC822.SIZE"]) > 0, f
+    got = examine("e3")
+    assert got[1][0].startswith("* OK [UNSEEN 2]") and "$Tagged" in got[2][0], got
+    a.cmd("v6", "STORE 2 +FLAGS (\\Deleted)")
+    a.cmd("v7", "EXPUNGE")
+    got = examine("e4")
+    assert got[0] == ["* 2 EXISTS"] and got[3] == [1, 3], got
+    append_raw(a, "v8", "Again", crlf("Subject: later\n\nx\n"))
+    got = examine("e5")
+    assert got[0] == ["* 3 EXISTS"] and got[3] == [1, 3, 4], got
+    a.close()
+    b.close()
+
+
 def test_imaplib_roundtrip():
     """The same operations through python's imaplib, as a script would."""
     w = world()
@@ -450,6 +488,7 @@ def main():
     try:
         run([test_append_and_fetch_items, test_body_sections, test_append_variants, test_store,
              test_copy_move_expunge, test_quota, test_two_sessions, test_recent,
+             test_reselect_sees_changes,
              test_imaplib_roundtrip])
     finally:
         if W is not None:
