@@ -1,8 +1,9 @@
 /*
  * admin.h: what the files of sluice-admin share: the run context (options,
  * configuration, the one database connection), the command table, error
- * reporting with sysexits.h codes, and the input helpers (option parsing,
- * names, sizes, passwords).
+ * reporting with sysexits.h codes, and the input helpers (option parsing
+ * shared by the commands, the --yes confirmation, names, sizes, files,
+ * passwords).
  *
  * Exit codes (sysexits.h), one meaning each:
  *   EX_USAGE (64)     bad syntax, unknown command or option, a missing --yes
@@ -19,6 +20,7 @@
 #define SLUICE_ADMIN_H
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sysexits.h>
 
@@ -65,9 +67,6 @@ extern const struct admin_cmd admin_store_cmds[];
 extern const struct admin_cmd admin_sieve_cmds[];
 extern const struct admin_cmd admin_vacation_cmds[];
 
-/* admin_sieve.c: the id of the mailbox `text` names (EX_NOUSER when none); full gets its address. */
-int admin_sieve_mailbox(struct admin_ctx *ctx, const char *text, char *full, int64_t *id_r);
-
 /* admin_mailbox_list.c: `mailbox list` and `mailbox show`, in admin_mailbox_cmds. */
 int admin_mailbox_list(struct admin_ctx *ctx, int argc, char **argv);
 int admin_mailbox_show(struct admin_ctx *ctx, int argc, char **argv);
@@ -80,6 +79,10 @@ int admin_alias_show(struct admin_ctx *ctx, int argc, char **argv);
 int admin_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "sluice-admin: note: ..." on one line to stderr. */
 void admin_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* vprintf into a new heap string (lib/util.h has only xasprintf). */
+char *admin_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* "database unavailable, try again later: <why>"; returns EX_TEMPFAIL. */
+int admin_unavailable(const char *why);
 
 /* --- admin_main.c: options every command takes, configuration, the connection --- */
 
@@ -104,8 +107,40 @@ int admin_getopt(struct admin_ctx *ctx, int argc, char **argv, const char *short
                  const struct option *longopts);
 /* Check the count of positional arguments left after options (max < 0: any). */
 int admin_nargs(struct admin_ctx *ctx, int argc, int min, int max);
+/* After the option loop: drop the options from argc and argv, then admin_nargs(). */
+int admin_operands(struct admin_ctx *ctx, int *argc, char ***argv, int min, int max);
+/* A command with no option of its own: the common options, then admin_operands(). */
+int admin_no_options(struct admin_ctx *ctx, int *argc, char ***argv, int min, int max);
+/*
+ * A command whose one option is a flag: --long_name (and -short_name unless
+ * it is 0) sets *flag to 1; then admin_operands().
+ */
+int admin_flag_option(struct admin_ctx *ctx, int *argc, char ***argv, const char *long_name,
+                      char short_name, int *flag, int min, int max);
+/* Keys of the options list commands share; each command names those it takes in its longopts. */
+enum { ADMIN_OPT_DOMAIN = 0x1001, ADMIN_OPT_DESTINATION, ADMIN_OPT_LIMIT };
+/* clang-format off */
+#define ADMIN_OPTION_DOMAIN {"domain", required_argument, NULL, ADMIN_OPT_DOMAIN}
+#define ADMIN_OPTION_DESTINATION {"destination", required_argument, NULL, ADMIN_OPT_DESTINATION}
+#define ADMIN_OPTION_LIMIT {"limit", required_argument, NULL, ADMIN_OPT_LIMIT}
+/* clang-format on */
+struct admin_list_opts {
+	const char *domain;      /* --domain, or NULL */
+	const char *destination; /* --destination, or NULL */
+	int64_t limit;           /* --limit, 0 when not given */
+};
+/* The options of a list command (those its longopts has); admin_operands() follows. */
+int admin_list_options(struct admin_ctx *ctx, int argc, char **argv, const struct option *longopts,
+                       struct admin_list_opts *o);
+/* "[MAILBOX | --domain DOMAIN]": admin_operands() for 0 or 1, and not both. */
+int admin_mailbox_or_domain(struct admin_ctx *ctx, int *argc, char ***argv, const char *domain_arg);
 /* A usage error naming the command: "domain add: <msg> (see --help)". */
 int admin_usage(struct admin_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A deletion asks for --yes: 0 with yes, else EX_USAGE after "not deleted:
+ * <what fmt says>; run again with --yes to delete it".
+ */
+int admin_confirm(int yes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The configuration, loaded on first use (status returned on failure). */
 int admin_config(struct admin_ctx *ctx);
@@ -131,6 +166,17 @@ int admin_check_text(const char *option, const char *text, size_t max);
 const char *admin_i64(char *buf, int64_t value);
 /* Format bytes for people: "1G", "1536M", "12345", "unlimited" when 0 and unlimited_zero. */
 void admin_format_size(int64_t bytes, int unlimited_zero, char *out, size_t outsz);
+
+struct sbuf;
+
+enum admin_read {
+	ADMIN_READ_OK,
+	ADMIN_READ_OPEN,    /* cannot open it: errno says why */
+	ADMIN_READ_TOO_BIG, /* more than max bytes */
+	ADMIN_READ_ERROR,   /* a read error */
+};
+/* Append the file at path ("-": standard input), at most max bytes, then a NUL (not counted). */
+enum admin_read admin_read_file(const char *path, size_t max, struct sbuf *out);
 
 /*
  * Read the new password of address: from stdin (one line) when from_stdin,

@@ -167,25 +167,21 @@ static int finish(struct admin_ctx *ctx, const char *action, const char *full,
 {
 	const char *addrs[1] = {full};
 	struct json_obj details;
+	struct sbuf msg = {0};
 	int rc;
 
+	if ((rc = admin_check_loops(ctx, addrs, 1)) != 0)
+		return rc;
 	json_obj_init(&details);
 	if (l != NULL)
 		json_obj_strv(&details, "destinations", (const char *const *)l->v, l->n);
 	if (active >= 0)
 		json_obj_bool(&details, "active", active);
-	json_obj_finish(&details);
-	if ((rc = admin_check_loops(ctx, addrs, 1)) == 0 &&
-	    (rc = admin_audit(ctx, action, full, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		struct sbuf msg = {0};
-
-		sbuf_appendf(&msg, "%s %s%s", verb, full[0] == '@' ? "catch-all " : "alias ", full);
-		for (unsigned i = 0; l != NULL && i < l->n; i++)
-			sbuf_appendf(&msg, "%s%s", i == 0 ? " -> " : ", ", l->v[i]);
-		out_change(ctx->json, sbuf_str(&msg), action, full, sbuf_str(&details.buf));
-		sbuf_free(&msg);
-	}
+	sbuf_appendf(&msg, "%s %s%s", verb, full[0] == '@' ? "catch-all " : "alias ", full);
+	for (unsigned i = 0; l != NULL && i < l->n; i++)
+		sbuf_appendf(&msg, "%s%s", i == 0 ? " -> " : ", ", l->v[i]);
+	rc = admin_change(ctx, action, full, json_obj_finish(&details), "%s", sbuf_str(&msg));
+	sbuf_free(&msg);
 	json_obj_free(&details);
 	return rc;
 }
@@ -213,9 +209,7 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 		else
 			return EX_USAGE;
 	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 2, -1)) != 0 ||
+	if ((rc = admin_operands(ctx, &argc, &argv, 2, -1)) != 0 ||
 	    (rc = parse_alias_address(argv[0], &addr, full)) != 0)
 		return rc;
 	for (int i = 1; i < argc; i++) {
@@ -286,7 +280,6 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 	struct dest_list dests = {0}, adds = {0}, removes = {0}, fresh = {0};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
 	struct mail_address addr;
-	struct admin_domain d;
 	int c, rc = 0, force = 0, active = -1;
 	int64_t id;
 	PGresult *res;
@@ -312,9 +305,7 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 		if (rc != 0)
 			goto out;
 	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, -1)) != 0 ||
+	if ((rc = admin_operands(ctx, &argc, &argv, 1, -1)) != 0 ||
 	    (rc = parse_alias_address(argv[0], &addr, full)) != 0)
 		goto out;
 	/* Destinations after the address replace the whole list. */
@@ -326,13 +317,9 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 		rc = admin_usage(ctx, "nothing to change");
 		goto out;
 	}
-	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_domain_get(ctx, addr.domain, 1, &d)) != 0 ||
-	    (rc = admin_alias_id(ctx, d.id, addr.local, &id)) != 0)
+	if ((rc = admin_begin(ctx)) != 0 ||
+	    (rc = admin_alias_find(ctx, &addr, full, 1, NULL, &id)) != 0)
 		goto out;
-	if (id == 0) {
-		rc = admin_error(EX_NOUSER, "no such alias: %s", full);
-		goto out;
-	}
 	const char *p1[2] = {admin_i64(idbuf, id), NULL};
 	if (argc > 1) {
 		for (unsigned i = 0; i < fresh.n && rc == 0; i++)
@@ -389,25 +376,17 @@ static const struct db_stmt stmt_alias_delete = {"admin_alias_delete",
 
 static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
 	struct mail_address addr;
-	struct admin_domain d;
 	int64_t id;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0 ||
 	    (rc = parse_alias_address(argv[0], &addr, full)) != 0)
 		return rc;
-	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_domain_get(ctx, addr.domain, 1, &d)) != 0 ||
-	    (rc = admin_alias_id(ctx, d.id, addr.local, &id)) != 0)
+	if ((rc = admin_begin(ctx)) != 0 ||
+	    (rc = admin_alias_find(ctx, &addr, full, 1, NULL, &id)) != 0)
 		return rc;
-	if (id == 0)
-		return admin_error(EX_NOUSER, "no such alias: %s", full);
 	const char *p1[1] = {admin_i64(idbuf, id)};
 	if ((rc = admin_exec(ctx, &stmt_alias_delete, 1, p1, NULL)) != 0)
 		return rc;

@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { O_DOMAIN = 0x100, O_DESTINATION, O_LIMIT };
-
 static const struct out_col cols[] = {
     {"address", "ALIAS", OUT_TEXT, 0},
     {"domain", "DOMAIN", OUT_TEXT, OUT_DETAIL},
@@ -30,9 +28,8 @@ static const struct out_col cols[] = {
 #define ALIAS_COLUMNS                                                                              \
 	"a.local_part || '@' || d.name, d.name, a.local_part, a.local_part = '', a.active,"        \
 	" (SELECT coalesce(string_agg(x.destination, E'\\n' ORDER BY x.destination), '')"          \
-	"   FROM alias_destinations x WHERE x.alias_id = a.id),"                                   \
-	" to_char(a.created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                \
-	" to_char(a.modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	"   FROM alias_destinations x WHERE x.alias_id = a.id), " ADMIN_SQL_UTC(                   \
+	    "a.created") ", " ADMIN_SQL_UTC("a.modified")
 #define ALIAS_FROM " FROM aliases a JOIN domains d ON d.id = a.domain_id"
 
 static const struct db_stmt stmt_list_domain = {
@@ -82,9 +79,9 @@ static const struct db_stmt stmt_list_destination = {"admin_alias_list_destinati
 int admin_alias_list(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"domain", required_argument, NULL, O_DOMAIN},
-	    {"destination", required_argument, NULL, O_DESTINATION},
-	    {"limit", required_argument, NULL, O_LIMIT},
+	    ADMIN_OPTION_DOMAIN,
+	    ADMIN_OPTION_DESTINATION,
+	    ADMIN_OPTION_LIMIT,
 	    ADMIN_COMMON_OPTIONS,
 	};
 	/*
@@ -93,50 +90,29 @@ int admin_alias_list(struct admin_ctx *ctx, int argc, char **argv)
 	 * every other key, and '' itself is matched by the catch-all-aware query.
 	 */
 	static const char *const initial[2] = {"", ""};
-	char domain[ADDR_DOMAIN_BUFSZ], idbuf[ADMIN_I64_BUFSZ], dest[ADDR_BUFSZ];
-	const char *domain_arg = NULL, *dest_arg = NULL;
+	char dest[ADDR_BUFSZ];
+	struct admin_list_opts o;
 	struct mail_address a;
-	struct admin_domain d;
-	int64_t limit = 0;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (c) {
-		case O_DOMAIN:
-			domain_arg = optarg;
-			break;
-		case O_DESTINATION:
-			dest_arg = optarg;
-			break;
-		case O_LIMIT:
-			if ((rc = admin_parse_count("--limit", optarg, 0, &limit)) != 0)
-				return rc;
-			break;
-		default:
-			return EX_USAGE;
-		}
-	}
-	if ((rc = admin_nargs(ctx, argc - optind, 0, 0)) != 0)
+	if ((rc = admin_list_options(ctx, argc, argv, longopts, &o)) != 0 ||
+	    (rc = admin_operands(ctx, &argc, &argv, 0, 0)) != 0)
 		return rc;
-	if (domain_arg != NULL && dest_arg != NULL)
+	if (o.domain != NULL && o.destination != NULL)
 		return admin_usage(ctx, "--domain and --destination exclude each other");
-	if (dest_arg != NULL) {
-		if ((rc = admin_parse_address(dest_arg, 0, &a)) != 0)
+	if (o.destination != NULL) {
+		if ((rc = admin_parse_address(o.destination, 0, &a)) != 0)
 			return rc;
 		addr_format(&a, dest);
 		const char *fixed[1] = {dest};
 		return admin_list(ctx, &stmt_list_destination_first, &stmt_list_destination, fixed,
-		                  1, initial, 2, cols, ARRAY_SIZE(cols), limit, NULL);
+		                  1, initial, 2, cols, ARRAY_SIZE(cols), o.limit, NULL);
 	}
-	if (domain_arg == NULL)
+	if (o.domain == NULL)
 		return admin_list(ctx, &stmt_list_all_first, &stmt_list_all, NULL, 0, initial, 2,
-		                  cols, ARRAY_SIZE(cols), limit, NULL);
-	if ((rc = admin_parse_domain(domain_arg, domain)) != 0 ||
-	    (rc = admin_domain_get(ctx, domain, 0, &d)) != 0)
-		return rc;
-	const char *fixed[1] = {admin_i64(idbuf, d.id)};
-	return admin_list(ctx, &stmt_list_domain_first, &stmt_list_domain, fixed, 1, initial, 1,
-	                  cols, ARRAY_SIZE(cols), limit, NULL);
+		                  cols, ARRAY_SIZE(cols), o.limit, NULL);
+	return admin_list_domain(ctx, o.domain, &stmt_list_domain_first, &stmt_list_domain, initial,
+	                         1, cols, ARRAY_SIZE(cols), o.limit);
 }
 
 static const struct db_stmt stmt_show = {
@@ -145,30 +121,9 @@ static const struct db_stmt stmt_show = {
 
 int admin_alias_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
-	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
-	struct mail_address addr;
-	struct admin_domain d;
-	PGresult *res;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_parse_address(argv[0], 1, &addr)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0)
 		return rc;
-	addr_format(&addr, full);
-	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0)
-		return rc;
-	const char *params[2] = {admin_i64(idbuf, d.id), addr.local};
-	if ((rc = admin_exec(ctx, &stmt_show, 2, params, &res)) != 0)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = admin_error(EX_NOUSER, "no such alias: %s", full);
-	else
-		out_object(ctx->json, cols, ARRAY_SIZE(cols), res, 0);
-	PQclear(res);
-	return rc;
+	return admin_show_address(ctx, argv[0], 1, &stmt_show, cols, ARRAY_SIZE(cols), "alias");
 }

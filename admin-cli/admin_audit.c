@@ -4,13 +4,16 @@
  * holds exactly the changes that happened. The actor is the Unix user who
  * ran the command (and the sudo caller, when there is one, in the details).
  * Details are a JSON object the command builds; passwords and hashes never
- * go into it.
+ * go into it. admin_change() ends every change the same way: the audit row,
+ * the commit, then the result line (or its JSON) on stdout.
  */
 #include "admin.h"
+#include "admin_output.h"
 #include "admin_sql.h"
 #include "util.h"
 
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -48,4 +51,22 @@ int admin_audit(struct admin_ctx *ctx, const char *action, const char *object,
 	params[3] = details_json != NULL ? details_json : "{}";
 	params[4] = getuid() == 0 ? sudo_user : NULL;
 	return admin_exec(ctx, &stmt_audit, 5, params, NULL);
+}
+
+int admin_change(struct admin_ctx *ctx, const char *action, const char *object,
+                 const char *details_json, const char *fmt, ...)
+{
+	va_list ap;
+	char *message;
+	int rc;
+
+	if ((rc = admin_audit(ctx, action, object, details_json)) != 0 ||
+	    (rc = admin_commit(ctx)) != 0)
+		return rc;
+	va_start(ap, fmt);
+	message = admin_vasprintf(fmt, ap);
+	va_end(ap);
+	out_change(ctx->json, message, action, object, details_json);
+	free(message);
+	return 0;
 }

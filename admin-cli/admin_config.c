@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_NON_DEFAULT = 0x100 };
-
 static int find(const char *name)
 {
 	for (unsigned int i = 0; i < settings_count; i++) {
@@ -77,20 +75,11 @@ static void plain_show(const struct config *cfg, int only_set, int argc, char **
 
 static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"non-default", no_argument, NULL, O_NON_DEFAULT},
-	    ADMIN_COMMON_OPTIONS,
-	};
 	struct json_obj o;
-	int c, rc, only_set = 0;
+	int rc, only_set = 0;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS "n", longopts)) != -1) {
-		if (c != 'n' && c != O_NON_DEFAULT)
-			return EX_USAGE;
-		only_set = 1;
-	}
-	argc -= optind;
-	argv += optind;
+	if ((rc = admin_flag_option(ctx, &argc, &argv, "non-default", 'n', &only_set, 0, -1)) != 0)
+		return rc;
 	for (int i = 0; i < argc; i++) {
 		if (find(argv[i]) < 0)
 			return admin_error(EX_DATAERR, "unknown setting '%s'", argv[i]);

@@ -23,7 +23,7 @@ static int migrate_failure(struct admin_ctx *ctx, enum db_status st, const char 
 	const char *state = db_last_sqlstate(ctx->conn);
 
 	if (st == DB_TEMPFAIL)
-		return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
+		return admin_unavailable(error);
 	if (strcmp(state, "42501") == 0)
 		return admin_error(EX_NOPERM,
 		                   "%s (migrations need the database owner with CREATEROLE: set "
@@ -59,17 +59,14 @@ static void report_applied(const struct migration *m, void *context)
 
 static int cmd_migrate(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	struct applied a = {0};
 	unsigned int applied = 0, version = 0;
 	struct json_obj details;
 	const char *error = NULL;
 	enum db_status st;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	if ((rc = admin_nargs(ctx, argc - optind, 0, 0)) != 0 || (rc = owner_conn(ctx)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 0, 0)) != 0 || (rc = owner_conn(ctx)) != 0)
 		return rc;
 	st = migrate_apply(ctx->conn, report_applied, &a, &applied, &version, &error);
 	if (st != DB_OK) {
@@ -106,16 +103,13 @@ static int cmd_migrate(struct admin_ctx *ctx, int argc, char **argv)
 
 static int cmd_status(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	struct migration_state *states = NULL;
 	unsigned int count = 0, pending = 0, newer = 0;
 	const char *error = NULL;
 	enum db_status st;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	if ((rc = admin_nargs(ctx, argc - optind, 0, 0)) != 0 || (rc = owner_conn(ctx)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 0, 0)) != 0 || (rc = owner_conn(ctx)) != 0)
 		return rc;
 	st = migrate_status(ctx->conn, &states, &count, &error);
 	if (st != DB_OK)

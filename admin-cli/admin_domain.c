@@ -30,9 +30,17 @@ enum {
 	O_BACKUP_MX,
 	O_INACTIVE,
 	O_ACTIVE,
-	O_LIMIT,
-	O_YES,
 };
+
+/* The options of add and edit for the description and the limits (LIMIT_HELP). */
+/* clang-format off */
+#define LIMIT_OPTIONS                                                                              \
+	{"description", required_argument, NULL, O_DESCRIPTION},                                   \
+	{"max-mailboxes", required_argument, NULL, O_MAX_MAILBOXES},                               \
+	{"max-aliases", required_argument, NULL, O_MAX_ALIASES},                                   \
+	{"quota", required_argument, NULL, O_QUOTA},                                               \
+	{"default-mailbox-quota", required_argument, NULL, O_DEFAULT_QUOTA}
+/* clang-format on */
 
 /* The settable fields of a domain, each with a flag saying whether it was given. */
 struct domain_fields {
@@ -100,8 +108,28 @@ static int check_quota_pair(int64_t quota, int64_t default_quota)
 	return 0;
 }
 
-static void fields_json(struct json_obj *o, const struct domain_fields *f)
+/* The options of add or edit (longopts), then the domain's name into name. */
+static int domain_args(struct admin_ctx *ctx, int *argc, char ***argv,
+                       const struct option *longopts, int editing, struct domain_fields *f,
+                       char *name)
 {
+	int c, rc;
+
+	while ((c = admin_getopt(ctx, *argc, *argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
+		if (c == '?' || (rc = domain_option(f, c, editing)) == EX_USAGE)
+			return EX_USAGE;
+		if (rc != 0)
+			return rc;
+	}
+	if ((rc = admin_operands(ctx, argc, argv, 1, 1)) != 0)
+		return rc;
+	return admin_parse_domain((*argv)[0], name);
+}
+
+/* The fields given (all of them for add), as the details of the change; finished. */
+static const char *fields_json(struct json_obj *o, const struct domain_fields *f)
+{
+	json_obj_init(o);
 	if (f->set_description)
 		json_obj_str(o, "description", f->description);
 	if (f->set_max_mailboxes)
@@ -116,14 +144,9 @@ static void fields_json(struct json_obj *o, const struct domain_fields *f)
 		json_obj_bool(o, "backup_mx", f->backup_mx);
 	if (f->set_active)
 		json_obj_bool(o, "active", f->active);
+	return json_obj_finish(o);
 }
 
-static const struct db_stmt stmt_alias_domain_exists = {
-    "admin_domain_alias_domain_exists",
-    "SELECT d.name FROM alias_domains a JOIN domains d ON d.id = a.target_domain_id"
-    " WHERE a.name = $1"};
-static const struct db_stmt stmt_domain_exists = {"admin_domain_exists",
-                                                  "SELECT 1 FROM domains WHERE name = $1"};
 static const struct db_stmt stmt_domain_insert = {
     "admin_domain_insert",
     "INSERT INTO domains (name, description, max_mailboxes, max_aliases, quota_bytes,"
@@ -133,52 +156,27 @@ static const struct db_stmt stmt_domain_insert = {
 static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"description", required_argument, NULL, O_DESCRIPTION},
-	    {"max-mailboxes", required_argument, NULL, O_MAX_MAILBOXES},
-	    {"max-aliases", required_argument, NULL, O_MAX_ALIASES},
-	    {"quota", required_argument, NULL, O_QUOTA},
-	    {"default-mailbox-quota", required_argument, NULL, O_DEFAULT_QUOTA},
+	    LIMIT_OPTIONS,
 	    {"backup-mx", no_argument, NULL, O_BACKUP_MX},
 	    {"inactive", no_argument, NULL, O_INACTIVE},
 	    ADMIN_COMMON_OPTIONS,
 	};
 	struct domain_fields f = {.description = "", .active = 1};
-	char name[ADDR_DOMAIN_BUFSZ], b[4][ADMIN_I64_BUFSZ];
+	char name[ADDR_DOMAIN_BUFSZ], target[ADDR_DOMAIN_BUFSZ], b[4][ADMIN_I64_BUFSZ];
 	struct json_obj details;
-	PGresult *res;
-	int c, rc;
+	int rc, is_domain;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c == '?' || (rc = domain_option(&f, c, 0)) == EX_USAGE)
-			return EX_USAGE;
-		if (rc != 0)
-			return rc;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0)
-		return rc;
-	if ((rc = admin_parse_domain(argv[0], name)) != 0 ||
+	if ((rc = domain_args(ctx, &argc, &argv, longopts, 0, &f, name)) != 0 ||
 	    (rc = check_quota_pair(f.quota, f.default_quota)) != 0)
 		return rc;
 
-	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_lock_domain_names(ctx)) != 0)
+	if ((rc = admin_begin(ctx)) != 0 ||
+	    (rc = admin_domain_name_owner(ctx, name, target, &is_domain)) != 0)
 		return rc;
-	const char *p1[1] = {name};
-	if ((rc = admin_exec(ctx, &stmt_alias_domain_exists, 1, p1, &res)) != 0)
-		return rc;
-	if (PQntuples(res) > 0) {
-		rc = admin_error(EX_CANTCREAT, "%s is already an alias domain of %s", name,
-		                 PQgetvalue(res, 0, 0));
-		PQclear(res);
-		return rc;
-	}
-	PQclear(res);
-	if ((rc = admin_exec(ctx, &stmt_domain_exists, 1, p1, &res)) != 0)
-		return rc;
-	c = PQntuples(res);
-	PQclear(res);
-	if (c > 0)
+	if (target[0] != '\0')
+		return admin_error(EX_CANTCREAT, "%s is already an alias domain of %s", name,
+		                   target);
+	if (is_domain)
 		return admin_error(EX_CANTCREAT, "domain %s already exists", name);
 	const char *params[8] = {
 	    name,
@@ -194,15 +192,8 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 		return rc;
 	f.set_description = f.set_max_mailboxes = f.set_max_aliases = f.set_quota = 1;
 	f.set_default_quota = f.set_backup_mx = f.set_active = 1;
-	json_obj_init(&details);
-	fields_json(&details, &f);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "domain.add", name, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		char *msg = xasprintf("added domain %s", name);
-		out_change(ctx->json, msg, "domain.add", name, sbuf_str(&details.buf));
-		free(msg);
-	}
+	rc = admin_change(ctx, "domain.add", name, fields_json(&details, &f), "added domain %s",
+	                  name);
 	json_obj_free(&details);
 	return rc;
 }
@@ -222,12 +213,13 @@ static const struct out_col list_cols[] = {
     {"created", "CREATED", OUT_TEXT, OUT_DETAIL},
 };
 
+/* clang-format off */
 #define DOMAIN_COLUMNS                                                                             \
 	"d.name, d.description, d.active, d.backup_mx,"                                            \
 	" (SELECT count(*) FROM mailboxes m WHERE m.domain_id = d.id),"                            \
 	" d.max_mailboxes, (SELECT count(*) FROM aliases a WHERE a.domain_id = d.id),"             \
-	" d.max_aliases, d.quota_bytes, d.default_mailbox_quota_bytes,"                            \
-	" to_char(d.created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	" d.max_aliases, d.quota_bytes, d.default_mailbox_quota_bytes, " ADMIN_SQL_UTC("d.created")
+/* clang-format on */
 
 static const struct db_stmt stmt_domain_list = {
     "admin_domain_list", "SELECT " DOMAIN_COLUMNS ", d.name FROM domains d WHERE d.name > $1"
@@ -236,23 +228,18 @@ static const struct db_stmt stmt_domain_list = {
 static int cmd_list(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"limit", required_argument, NULL, O_LIMIT},
+	    ADMIN_OPTION_LIMIT,
 	    ADMIN_COMMON_OPTIONS,
 	};
 	static const char *const initial[1] = {""};
-	int64_t limit = 0;
-	int c, rc;
+	struct admin_list_opts o;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c != O_LIMIT)
-			return EX_USAGE;
-		if ((rc = admin_parse_count("--limit", optarg, 0, &limit)) != 0)
-			return rc;
-	}
-	if ((rc = admin_nargs(ctx, argc - optind, 0, 0)) != 0)
+	if ((rc = admin_list_options(ctx, argc, argv, longopts, &o)) != 0 ||
+	    (rc = admin_operands(ctx, &argc, &argv, 0, 0)) != 0)
 		return rc;
 	return admin_list(ctx, NULL, &stmt_domain_list, NULL, 0, initial, 1, list_cols,
-	                  ARRAY_SIZE(list_cols), limit, NULL);
+	                  ARRAY_SIZE(list_cols), o.limit, NULL);
 }
 
 static const struct out_col show_cols[] = {
@@ -273,43 +260,33 @@ static const struct out_col show_cols[] = {
     {"alias_domains", "", OUT_LIST, 0},
 };
 
+/* clang-format off */
 static const struct db_stmt stmt_domain_show = {
     "admin_domain_show",
-    "SELECT " DOMAIN_COLUMNS ","
-    " to_char(d.modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "SELECT " DOMAIN_COLUMNS ", " ADMIN_SQL_UTC("d.modified") ","
     " (SELECT coalesce(sum(m.quota_bytes), 0) FROM mailboxes m WHERE m.domain_id = d.id),"
     " (SELECT coalesce(sum(q.bytes), 0) FROM mailboxes m JOIN quota_usage q"
     "   ON q.mailbox_id = m.id WHERE m.domain_id = d.id),"
     " (SELECT coalesce(string_agg(a.name, E'\\n' ORDER BY a.name), '') FROM alias_domains a"
     "   WHERE a.target_domain_id = d.id)"
     " FROM domains d WHERE d.name = $1"};
+/* clang-format on */
 
 static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char name[ADDR_DOMAIN_BUFSZ];
 	struct admin_domain d;
-	PGresult *res;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0 ||
 	    (rc = admin_parse_domain(argv[0], name)) != 0)
 		return rc;
+	/* First for its hint when the name is an alias domain. */
 	if ((rc = admin_domain_get(ctx, name, 0, &d)) != 0)
 		return rc;
 	const char *params[1] = {name};
-	if ((rc = admin_exec(ctx, &stmt_domain_show, 1, params, &res)) != 0)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = admin_error(EX_NOUSER, "no such domain: %s", name);
-	else
-		out_object(ctx->json, show_cols, ARRAY_SIZE(show_cols), res, 0);
-	PQclear(res);
-	return rc;
+	return admin_show(ctx, &stmt_domain_show, 1, params, show_cols, ARRAY_SIZE(show_cols),
+	                  "no such domain: %s", name);
 }
 
 static const struct db_stmt stmt_domain_usage = {
@@ -383,11 +360,7 @@ static int check_new_limits(const char *name, const struct admin_domain *n,
 static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"description", required_argument, NULL, O_DESCRIPTION},
-	    {"max-mailboxes", required_argument, NULL, O_MAX_MAILBOXES},
-	    {"max-aliases", required_argument, NULL, O_MAX_ALIASES},
-	    {"quota", required_argument, NULL, O_QUOTA},
-	    {"default-mailbox-quota", required_argument, NULL, O_DEFAULT_QUOTA},
+	    LIMIT_OPTIONS,
 	    {"backup-mx", required_argument, NULL, O_BACKUP_MX},
 	    {"active", required_argument, NULL, O_ACTIVE},
 	    ADMIN_COMMON_OPTIONS,
@@ -401,18 +374,9 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 	struct json_obj details;
 	char *description;
 	PGresult *res;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c == '?' || (rc = domain_option(&f, c, 1)) == EX_USAGE)
-			return EX_USAGE;
-		if (rc != 0)
-			return rc;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_parse_domain(argv[0], name)) != 0)
+	if ((rc = domain_args(ctx, &argc, &argv, longopts, 1, &f, name)) != 0)
 		return rc;
 	if (!f.set_description && !f.set_max_mailboxes && !f.set_max_aliases && !f.set_quota &&
 	    !f.set_default_quota && !f.set_backup_mx && !f.set_active)
@@ -456,15 +420,8 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 	free(description);
 	if (rc != 0)
 		return rc;
-	json_obj_init(&details);
-	fields_json(&details, &f);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "domain.edit", name, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		char *msg = xasprintf("changed domain %s", name);
-		out_change(ctx->json, msg, "domain.edit", name, sbuf_str(&details.buf));
-		free(msg);
-	}
+	rc = admin_change(ctx, "domain.edit", name, fields_json(&details, &f), "changed domain %s",
+	                  name);
 	json_obj_free(&details);
 	return rc;
 }
@@ -481,42 +438,27 @@ static const struct db_stmt stmt_delete_domain = {"admin_domain_delete",
 
 static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"yes", no_argument, NULL, O_YES},
-	    ADMIN_COMMON_OPTIONS,
-	};
-	char name[ADDR_DOMAIN_BUFSZ], idbuf[ADMIN_I64_BUFSZ], *files, *msg;
+	char name[ADDR_DOMAIN_BUFSZ], idbuf[ADMIN_I64_BUFSZ], *files;
 	struct admin_domain d;
 	struct domain_usage u;
 	struct json_obj details;
-	int c, rc, yes = 0;
+	int rc, yes = 0;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS "y", longopts)) != -1) {
-		if (c != O_YES && c != 'y')
-			return EX_USAGE;
-		yes = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
+	if ((rc = admin_flag_option(ctx, &argc, &argv, "yes", 'y', &yes, 1, 1)) != 0 ||
 	    (rc = admin_parse_domain(argv[0], name)) != 0)
 		return rc;
 	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_domain_get(ctx, name, 1, &d)) != 0 ||
 	    (rc = domain_usage(ctx, d.id, &u)) != 0)
 		return rc;
 	files = xasprintf("%s/%s/", config_str(ctx->cfg, "mail_root"), name);
-	if (!yes) {
-		rc = admin_error(EX_USAGE,
-		                 "not deleted: domain %s has %" PRId64 " mailboxes, %" PRId64
-		                 " aliases and %" PRId64 " alias domains; deleting it removes them "
-		                 "all from the database and leaves the mail files under %s on "
-		                 "disk; run again with --yes to delete it",
-		                 name, u.mailboxes, u.aliases, u.alias_domains, files);
-		free(files);
-		return rc;
-	}
 	const char *p1[1] = {admin_i64(idbuf, d.id)};
-	if ((rc = admin_exec(ctx, &stmt_delete_aliases, 1, p1, NULL)) != 0 ||
+	if ((rc = admin_confirm(yes,
+	                        "domain %s has %" PRId64 " mailboxes, %" PRId64
+	                        " aliases and %" PRId64 " alias domains; deleting it removes "
+	                        "them all from the database and leaves the mail files under %s "
+	                        "on disk",
+	                        name, u.mailboxes, u.aliases, u.alias_domains, files)) != 0 ||
+	    (rc = admin_exec(ctx, &stmt_delete_aliases, 1, p1, NULL)) != 0 ||
 	    (rc = admin_exec(ctx, &stmt_delete_mailboxes, 1, p1, NULL)) != 0 ||
 	    (rc = admin_exec(ctx, &stmt_delete_alias_domains, 1, p1, NULL)) != 0 ||
 	    (rc = admin_exec(ctx, &stmt_delete_domain, 1, p1, NULL)) != 0) {
@@ -528,16 +470,11 @@ static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 	json_obj_int(&details, "aliases", u.aliases);
 	json_obj_int(&details, "alias_domains", u.alias_domains);
 	json_obj_str(&details, "mail_files_left", files);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "domain.delete", name, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		msg = xasprintf("deleted domain %s with %" PRId64 " mailboxes, %" PRId64
-		                " aliases and %" PRId64 " alias domains; the mail files under %s "
-		                "are left on disk",
-		                name, u.mailboxes, u.aliases, u.alias_domains, files);
-		out_change(ctx->json, msg, "domain.delete", name, sbuf_str(&details.buf));
-		free(msg);
-	}
+	rc = admin_change(ctx, "domain.delete", name, json_obj_finish(&details),
+	                  "deleted domain %s with %" PRId64 " mailboxes, %" PRId64
+	                  " aliases and %" PRId64 " alias domains; the mail files under %s "
+	                  "are left on disk",
+	                  name, u.mailboxes, u.aliases, u.alias_domains, files);
 	json_obj_free(&details);
 	free(files);
 	return rc;

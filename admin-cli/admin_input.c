@@ -1,9 +1,10 @@
 /*
  * admin_input.c: the values an administrator types: domain names and
  * addresses (validated and normalized by lib/addr.c), sizes and counts,
- * yes/no, and new passwords, which come from standard input or a no-echo
- * terminal prompt and never from the command line (where ps(1) and shell
- * history would show them). A password's memory is wiped before it is freed.
+ * yes/no, the files a command reads (a Sieve script, a vacation text), and
+ * new passwords, which come from standard input or a no-echo terminal prompt
+ * and never from the command line (where ps(1) and shell history would show
+ * them). A password's memory is wiped before it is freed.
  */
 #include "admin.h"
 #include "config.h"
@@ -137,6 +138,31 @@ void admin_format_size(int64_t bytes, int unlimited_zero, char *out, size_t outs
 		}
 	}
 	snprintf(out, outsz, "%" PRId64, bytes);
+}
+
+enum admin_read admin_read_file(const char *path, size_t max, struct sbuf *out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	enum admin_read result = ADMIN_READ_OK;
+	char buf[8192];
+	size_t n;
+
+	if (f == NULL)
+		return ADMIN_READ_OPEN;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (out->len + n > max) {
+			result = ADMIN_READ_TOO_BIG;
+			break;
+		}
+		sbuf_append(out, buf, n);
+	}
+	if (result == ADMIN_READ_OK && ferror(f))
+		result = ADMIN_READ_ERROR;
+	if (f != stdin)
+		fclose(f);
+	if (result == ADMIN_READ_OK)
+		sbuf_append(out, "", 0);
+	return result;
 }
 
 /* The terminal state to restore if a signal ends us while echo is off. */

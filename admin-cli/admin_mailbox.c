@@ -38,8 +38,69 @@ enum {
 	O_SEND_AS_DOMAIN,
 	O_INACTIVE,
 	O_ACTIVE,
-	O_YES,
 };
+
+/* The settable fields of a mailbox, from the options of add or edit. */
+struct mailbox_fields {
+	const char *display; /* --name; NULL: not given (edit) */
+	int64_t quota, quota_messages;
+	int set_quota, set_qm;
+	int active, send_as;       /* -1: not given (edit) */
+	int pw_stdin, no_password; /* add only */
+};
+
+/* One option of add or edit; EX_USAGE for an option this command does not know. */
+static int mailbox_option(struct mailbox_fields *f, int c, int editing)
+{
+	switch (c) {
+	case O_NAME:
+		f->display = optarg;
+		return admin_check_text("--name", optarg, DISPLAY_NAME_MAX);
+	case O_QUOTA:
+		f->set_quota = 1;
+		return admin_parse_size("--quota", optarg, &f->quota);
+	case O_QUOTA_MESSAGES:
+		f->set_qm = 1;
+		return admin_parse_count("--quota-messages", optarg, 0, &f->quota_messages);
+	case O_PASSWORD_STDIN:
+		f->pw_stdin = 1;
+		return 0;
+	case O_NO_PASSWORD:
+		f->no_password = 1;
+		return 0;
+	case O_SEND_AS_DOMAIN:
+		if (!editing) {
+			f->send_as = 1;
+			return 0;
+		}
+		return admin_parse_bool("--send-as-domain", optarg, &f->send_as);
+	case O_INACTIVE:
+		f->active = 0;
+		return 0;
+	case O_ACTIVE:
+		return admin_parse_bool("--active", optarg, &f->active);
+	default:
+		return EX_USAGE;
+	}
+}
+
+/* The options of add or edit (longopts), then the mailbox's address into addr. */
+static int mailbox_args(struct admin_ctx *ctx, int *argc, char ***argv,
+                        const struct option *longopts, int editing, struct mailbox_fields *f,
+                        struct mail_address *addr)
+{
+	int c, rc;
+
+	while ((c = admin_getopt(ctx, *argc, *argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
+		if ((rc = mailbox_option(f, c, editing)) != 0)
+			return rc;
+	}
+	if ((rc = admin_operands(ctx, argc, argv, 1, 1)) != 0)
+		return rc;
+	if (!editing && f->pw_stdin && f->no_password)
+		return admin_usage(ctx, "--password-stdin and --no-password exclude each other");
+	return admin_parse_address((*argv)[0], 0, addr);
+}
 
 /*
  * The storage_dir prefix of a new mailbox, "<domain>/<safe local part>.";
@@ -152,9 +213,9 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 	    {"inactive", no_argument, NULL, O_INACTIVE},
 	    ADMIN_COMMON_OPTIONS,
 	};
-	const char *display = "";
-	int64_t quota = 0, quota_messages = 0, count, allocated, alias_id, id;
-	int c, rc, set_quota = 0, pw_stdin = 0, no_password = 0, send_as = 0, active = 1;
+	struct mailbox_fields f = {.display = "", .active = 1};
+	int64_t count, allocated, alias_id, id;
+	int rc;
 	char full[ADDR_BUFSZ], b[4][ADMIN_I64_BUFSZ], *plain = NULL, *hash = NULL, *prefix = NULL;
 	char qbuf[32];
 	struct mail_address addr;
@@ -162,51 +223,13 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 	struct json_obj details;
 	PGresult *res;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		rc = 0;
-		switch (c) {
-		case O_NAME:
-			display = optarg;
-			rc = admin_check_text("--name", optarg, DISPLAY_NAME_MAX);
-			break;
-		case O_QUOTA:
-			set_quota = 1;
-			rc = admin_parse_size("--quota", optarg, &quota);
-			break;
-		case O_QUOTA_MESSAGES:
-			rc = admin_parse_count("--quota-messages", optarg, 0, &quota_messages);
-			break;
-		case O_PASSWORD_STDIN:
-			pw_stdin = 1;
-			break;
-		case O_NO_PASSWORD:
-			no_password = 1;
-			break;
-		case O_SEND_AS_DOMAIN:
-			send_as = 1;
-			break;
-		case O_INACTIVE:
-			active = 0;
-			break;
-		default:
-			return EX_USAGE;
-		}
-		if (rc != 0)
-			return rc;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0)
-		return rc;
-	if (pw_stdin && no_password)
-		return admin_usage(ctx, "--password-stdin and --no-password exclude each other");
-	if ((rc = admin_parse_address(argv[0], 0, &addr)) != 0)
+	if ((rc = mailbox_args(ctx, &argc, &argv, longopts, 0, &f, &addr)) != 0)
 		return rc;
 	addr_format(&addr, full);
 	if ((rc = precheck_add(ctx, &addr, full)) != 0)
 		return rc;
-	if (!no_password) {
-		if ((rc = admin_read_password(pw_stdin, full, &plain)) != 0)
+	if (!f.no_password) {
+		if ((rc = admin_read_password(f.pw_stdin, full, &plain)) != 0)
 			return rc;
 		rc = admin_hash_password(ctx, plain, &hash);
 		admin_password_free(&plain);
@@ -239,19 +262,19 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 		                 d.name, d.max_mailboxes);
 		goto out;
 	}
-	if (!set_quota)
-		quota = d.default_mailbox_quota_bytes;
-	if ((rc = check_domain_quota(&d, allocated, quota)) != 0)
+	if (!f.set_quota)
+		f.quota = d.default_mailbox_quota_bytes;
+	if ((rc = check_domain_quota(&d, allocated, f.quota)) != 0)
 		goto out;
 	const char *params[9] = {
 	    admin_i64(b[0], d.id),
 	    addr.local,
-	    display,
+	    f.display,
 	    hash != NULL ? hash : "",
-	    admin_i64(b[1], quota),
-	    admin_i64(b[2], quota_messages),
-	    active ? "true" : "false",
-	    send_as ? "true" : "false",
+	    admin_i64(b[1], f.quota),
+	    admin_i64(b[2], f.quota_messages),
+	    f.active ? "true" : "false",
+	    f.send_as ? "true" : "false",
 	    prefix,
 	};
 	if ((rc = admin_exec(ctx, &stmt_mailbox_insert, 9, params, &res)) != 0)
@@ -259,32 +282,27 @@ static int cmd_add(struct admin_ctx *ctx, int argc, char **argv)
 	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	json_obj_init(&details);
 	json_obj_int(&details, "id", id);
-	json_obj_str(&details, "display_name", display);
-	json_obj_int(&details, "quota_bytes", quota);
-	json_obj_int(&details, "quota_messages", quota_messages);
-	json_obj_bool(&details, "active", active);
-	json_obj_bool(&details, "send_as_domain", send_as);
+	json_obj_str(&details, "display_name", f.display);
+	json_obj_int(&details, "quota_bytes", f.quota);
+	json_obj_int(&details, "quota_messages", f.quota_messages);
+	json_obj_bool(&details, "active", f.active);
+	json_obj_bool(&details, "send_as_domain", f.send_as);
 	json_obj_bool(&details, "password_set", hash != NULL);
 	json_obj_str(&details, "storage_dir", PQgetvalue(res, 0, 1));
-	json_obj_finish(&details);
 	PQclear(res);
+	admin_format_size(f.quota, 1, qbuf, sizeof(qbuf));
 	const char *p1[1] = {admin_i64(b[3], id)};
 	if ((rc = admin_exec(ctx, &stmt_mailbox_init, 1, p1, NULL)) == 0 &&
-	    (rc = admin_audit(ctx, "mailbox.add", full, sbuf_str(&details.buf))) == 0 &&
 	    (rc = admin_alias_id(ctx, d.id, addr.local, &alias_id)) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		admin_format_size(quota, 1, qbuf, sizeof(qbuf));
-		char *msg = xasprintf("added mailbox %s (quota %s)%s", full, qbuf,
-		                      hash == NULL ? " without a password: set one with "
-		                                     "'sluice-admin mailbox passwd'"
-		                                   : "");
-		out_change(ctx->json, msg, "mailbox.add", full, sbuf_str(&details.buf));
-		free(msg);
-		if (alias_id != 0)
-			admin_note("the alias %s takes precedence over the mailbox; add %s as "
-			           "one of its destinations to deliver here too",
-			           full, full);
-	}
+	    (rc = admin_change(ctx, "mailbox.add", full, json_obj_finish(&details),
+	                       "added mailbox %s (quota %s)%s", full, qbuf,
+	                       hash == NULL ? " without a password: set one with "
+	                                      "'sluice-admin mailbox passwd'"
+	                                    : "")) == 0 &&
+	    alias_id != 0)
+		admin_note("the alias %s takes precedence over the mailbox; add %s as "
+		           "one of its destinations to deliver here too",
+		           full, full);
 	json_obj_free(&details);
 out:
 	free(prefix);
@@ -301,32 +319,13 @@ static const struct db_stmt stmt_mailbox_passwd = {
 
 static int cmd_passwd(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"password-stdin", no_argument, NULL, O_PASSWORD_STDIN},
-	    ADMIN_COMMON_OPTIONS,
-	};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ], *plain = NULL, *hash = NULL;
-	struct mail_address addr;
-	struct admin_domain d;
-	int c, rc, pw_stdin = 0;
+	int rc, pw_stdin = 0;
 	int64_t id;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c != O_PASSWORD_STDIN)
-			return EX_USAGE;
-		pw_stdin = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_parse_address(argv[0], 0, &addr)) != 0)
+	rc = admin_flag_option(ctx, &argc, &argv, "password-stdin", '\0', &pw_stdin, 1, 1);
+	if (rc != 0 || (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		return rc;
-	addr_format(&addr, full);
-	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0 ||
-	    (rc = admin_mailbox_id(ctx, d.id, addr.local, &id)) != 0)
-		return rc;
-	if (id == 0)
-		return admin_error(EX_NOUSER, "no such mailbox: %s", full);
 	if ((rc = admin_read_password(pw_stdin, full, &plain)) != 0)
 		return rc;
 	rc = admin_hash_password(ctx, plain, &hash);
@@ -346,13 +345,7 @@ static int cmd_passwd(struct admin_ctx *ctx, int argc, char **argv)
 	free(hash);
 	if (rc != 0)
 		return rc;
-	if ((rc = admin_audit(ctx, "mailbox.passwd", full, "{}")) != 0 ||
-	    (rc = admin_commit(ctx)) != 0)
-		return rc;
-	char *msg = xasprintf("changed the password of %s", full);
-	out_change(ctx->json, msg, "mailbox.passwd", full, "{}");
-	free(msg);
-	return 0;
+	return admin_change(ctx, "mailbox.passwd", full, "{}", "changed the password of %s", full);
 }
 
 static const struct db_stmt stmt_mailbox_update = {
@@ -364,6 +357,12 @@ static const struct db_stmt stmt_mailbox_update = {
     " send_as_domain = coalesce($6::boolean, send_as_domain), modified = now()"
     " WHERE id = $1"};
 
+/* SQL true/false, or NULL (unchanged) for -1. */
+static const char *sql_bool(int value)
+{
+	return value < 0 ? NULL : value ? "true" : "false";
+}
+
 static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -374,90 +373,50 @@ static int cmd_edit(struct admin_ctx *ctx, int argc, char **argv)
 	    {"send-as-domain", required_argument, NULL, O_SEND_AS_DOMAIN},
 	    ADMIN_COMMON_OPTIONS,
 	};
-	const char *display = NULL;
-	int64_t quota = 0, quota_messages = 0, count, others, id;
-	int c, rc = 0, set_quota = 0, set_qm = 0, active = -1, send_as = -1;
+	struct mailbox_fields f = {.display = NULL, .active = -1, .send_as = -1};
+	int64_t count, others, id;
+	int rc;
 	char full[ADDR_BUFSZ], b[3][ADMIN_I64_BUFSZ];
 	struct mail_address addr;
 	struct admin_domain d;
 	struct json_obj details;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (c) {
-		case O_NAME:
-			display = optarg;
-			rc = admin_check_text("--name", optarg, DISPLAY_NAME_MAX);
-			break;
-		case O_QUOTA:
-			set_quota = 1;
-			rc = admin_parse_size("--quota", optarg, &quota);
-			break;
-		case O_QUOTA_MESSAGES:
-			set_qm = 1;
-			rc = admin_parse_count("--quota-messages", optarg, 0, &quota_messages);
-			break;
-		case O_ACTIVE:
-			rc = admin_parse_bool("--active", optarg, &active);
-			break;
-		case O_SEND_AS_DOMAIN:
-			rc = admin_parse_bool("--send-as-domain", optarg, &send_as);
-			break;
-		default:
-			return EX_USAGE;
-		}
-		if (rc != 0)
-			return rc;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_parse_address(argv[0], 0, &addr)) != 0)
+	if ((rc = mailbox_args(ctx, &argc, &argv, longopts, 1, &f, &addr)) != 0)
 		return rc;
-	if (display == NULL && !set_quota && !set_qm && active < 0 && send_as < 0)
+	if (f.display == NULL && !f.set_quota && !f.set_qm && f.active < 0 && f.send_as < 0)
 		return admin_usage(ctx, "nothing to change");
 	addr_format(&addr, full);
-	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_domain_get(ctx, addr.domain, 1, &d)) != 0 ||
-	    (rc = admin_mailbox_id(ctx, d.id, addr.local, &id)) != 0)
+	if ((rc = admin_begin(ctx)) != 0 ||
+	    (rc = admin_mailbox_find(ctx, &addr, full, 1, &d, &id)) != 0)
 		return rc;
-	if (id == 0)
-		return admin_error(EX_NOUSER, "no such mailbox: %s", full);
-	if (set_quota) {
+	if (f.set_quota) {
 		if ((rc = domain_allocation(ctx, d.id, id, &count, &others)) != 0 ||
-		    (rc = check_domain_quota(&d, others, quota)) != 0)
+		    (rc = check_domain_quota(&d, others, f.quota)) != 0)
 			return rc;
 	}
 	const char *params[6] = {
 	    admin_i64(b[0], id),
-	    display,
-	    set_quota ? admin_i64(b[1], quota) : NULL,
-	    set_qm ? admin_i64(b[2], quota_messages) : NULL,
-	    active < 0 ? NULL
-	    : active   ? "true"
-	               : "false",
-	    send_as < 0 ? NULL
-	    : send_as   ? "true"
-	                : "false",
+	    f.display,
+	    f.set_quota ? admin_i64(b[1], f.quota) : NULL,
+	    f.set_qm ? admin_i64(b[2], f.quota_messages) : NULL,
+	    sql_bool(f.active),
+	    sql_bool(f.send_as),
 	};
 	if ((rc = admin_exec(ctx, &stmt_mailbox_update, 6, params, NULL)) != 0)
 		return rc;
 	json_obj_init(&details);
-	if (display != NULL)
-		json_obj_str(&details, "display_name", display);
-	if (set_quota)
-		json_obj_int(&details, "quota_bytes", quota);
-	if (set_qm)
-		json_obj_int(&details, "quota_messages", quota_messages);
-	if (active >= 0)
-		json_obj_bool(&details, "active", active);
-	if (send_as >= 0)
-		json_obj_bool(&details, "send_as_domain", send_as);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "mailbox.edit", full, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		char *msg = xasprintf("changed mailbox %s", full);
-		out_change(ctx->json, msg, "mailbox.edit", full, sbuf_str(&details.buf));
-		free(msg);
-	}
+	if (f.display != NULL)
+		json_obj_str(&details, "display_name", f.display);
+	if (f.set_quota)
+		json_obj_int(&details, "quota_bytes", f.quota);
+	if (f.set_qm)
+		json_obj_int(&details, "quota_messages", f.quota_messages);
+	if (f.active >= 0)
+		json_obj_bool(&details, "active", f.active);
+	if (f.send_as >= 0)
+		json_obj_bool(&details, "send_as_domain", f.send_as);
+	rc = admin_change(ctx, "mailbox.edit", full, json_obj_finish(&details),
+	                  "changed mailbox %s", full);
 	json_obj_free(&details);
 	return rc;
 }
@@ -482,34 +441,21 @@ static const struct db_stmt stmt_mailbox_delete = {"admin_mailbox_delete",
 
 static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"yes", no_argument, NULL, O_YES},
-	    ADMIN_COMMON_OPTIONS,
-	};
 	char full[ADDR_BUFSZ], b[2][ADMIN_I64_BUFSZ], used[32], *files = NULL;
 	int64_t id, messages, bytes, pointing;
 	struct mail_address addr;
 	struct admin_domain d;
 	struct json_obj details;
 	PGresult *res;
-	int c, rc, yes = 0;
+	int rc, yes = 0;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS "y", longopts)) != -1) {
-		if (c != O_YES && c != 'y')
-			return EX_USAGE;
-		yes = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
+	if ((rc = admin_flag_option(ctx, &argc, &argv, "yes", 'y', &yes, 1, 1)) != 0 ||
 	    (rc = admin_parse_address(argv[0], 0, &addr)) != 0)
 		return rc;
 	addr_format(&addr, full);
-	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_domain_get(ctx, addr.domain, 1, &d)) != 0 ||
-	    (rc = admin_mailbox_id(ctx, d.id, addr.local, &id)) != 0)
+	if ((rc = admin_begin(ctx)) != 0 ||
+	    (rc = admin_mailbox_find(ctx, &addr, full, 1, &d, &id)) != 0)
 		return rc;
-	if (id == 0)
-		return admin_error(EX_NOUSER, "no such mailbox: %s", full);
 	const char *pf[2] = {admin_i64(b[0], id), full};
 	if ((rc = admin_exec(ctx, &stmt_mailbox_facts, 2, pf, &res)) != 0)
 		return rc;
@@ -521,19 +467,14 @@ static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 	admin_format_size(bytes, 0, used, sizeof(used));
 	if (strspn(used, "0123456789") == strlen(used))
 		strncat(used, " bytes", sizeof(used) - strlen(used) - 1);
-	if (!yes) {
-		rc =
-		    admin_error(EX_USAGE,
-		                "not deleted: mailbox %s holds %" PRId64 " messages (%s); deleting "
-		                "it removes it, its folders, message index and Sieve scripts from "
-		                "the database and leaves its mail files under %s on disk; run "
-		                "again with --yes to delete it",
-		                full, messages, used, files);
-		goto out;
-	}
 	const char *pd[3] = {admin_i64(b[1], d.id), addr.local, full};
 	const char *addrs[1] = {full};
-	if ((rc = admin_exec(ctx, &stmt_drop_self_destination, 3, pd, &res)) != 0)
+	if ((rc = admin_confirm(yes,
+	                        "mailbox %s holds %" PRId64 " messages (%s); deleting it "
+	                        "removes it, its folders, message index and Sieve scripts from "
+	                        "the database and leaves its mail files under %s on disk",
+	                        full, messages, used, files)) != 0 ||
+	    (rc = admin_exec(ctx, &stmt_drop_self_destination, 3, pd, &res)) != 0)
 		goto out;
 	pointing -= strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -546,19 +487,14 @@ static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 	json_obj_int(&details, "messages", messages);
 	json_obj_int(&details, "bytes", bytes);
 	json_obj_str(&details, "mail_files_left", files);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "mailbox.delete", full, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		char *msg = xasprintf("deleted mailbox %s with %" PRId64 " messages (%s); its "
-		                      "mail files under %s are left on disk",
-		                      full, messages, used, files);
-		out_change(ctx->json, msg, "mailbox.delete", full, sbuf_str(&details.buf));
-		free(msg);
-		if (pointing > 0)
-			admin_note("%" PRId64 " alias destinations still name %s; see "
-			           "'sluice-admin alias list --destination %s'",
-			           pointing, full, full);
-	}
+	rc = admin_change(ctx, "mailbox.delete", full, json_obj_finish(&details),
+	                  "deleted mailbox %s with %" PRId64 " messages (%s); its mail files "
+	                  "under %s are left on disk",
+	                  full, messages, used, files);
+	if (rc == 0 && pointing > 0)
+		admin_note("%" PRId64 " alias destinations still name %s; see "
+		           "'sluice-admin alias list --destination %s'",
+		           pointing, full, full);
 	json_obj_free(&details);
 out:
 	free(files);

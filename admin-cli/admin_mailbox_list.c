@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { O_DOMAIN = 0x100, O_LIMIT };
-
 static const struct out_col list_cols[] = {
     {"address", "ADDRESS", OUT_TEXT, 0},
     {"domain", "DOMAIN", OUT_TEXT, OUT_DETAIL},
@@ -35,8 +33,7 @@ static const struct out_col list_cols[] = {
 #define MAILBOX_COLUMNS                                                                            \
 	"m.local_part || '@' || d.name, d.name, m.local_part, m.display_name,"                     \
 	" m.quota_bytes, coalesce(q.bytes, 0), m.quota_messages, coalesce(q.messages, 0),"         \
-	" m.active, m.send_as_domain, m.storage_dir,"                                              \
-	" to_char(m.created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	" m.active, m.send_as_domain, m.storage_dir, " ADMIN_SQL_UTC("m.created")
 #define MAILBOX_FROM                                                                               \
 	" FROM mailboxes m JOIN domains d ON d.id = m.domain_id"                                   \
 	" LEFT JOIN quota_usage q ON q.mailbox_id = m.id"
@@ -69,41 +66,22 @@ static const struct db_stmt stmt_list_all = {
 int admin_mailbox_list(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"domain", required_argument, NULL, O_DOMAIN},
-	    {"limit", required_argument, NULL, O_LIMIT},
+	    ADMIN_OPTION_DOMAIN,
+	    ADMIN_OPTION_LIMIT,
 	    ADMIN_COMMON_OPTIONS,
 	};
 	static const char *const initial[2] = {"", ""};
-	char domain[ADDR_DOMAIN_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
-	const char *domain_arg = NULL;
-	struct admin_domain d;
-	int64_t limit = 0;
-	int c, rc;
+	struct admin_list_opts o;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (c) {
-		case O_DOMAIN:
-			domain_arg = optarg;
-			break;
-		case O_LIMIT:
-			if ((rc = admin_parse_count("--limit", optarg, 0, &limit)) != 0)
-				return rc;
-			break;
-		default:
-			return EX_USAGE;
-		}
-	}
-	if ((rc = admin_nargs(ctx, argc - optind, 0, 0)) != 0)
+	if ((rc = admin_list_options(ctx, argc, argv, longopts, &o)) != 0 ||
+	    (rc = admin_operands(ctx, &argc, &argv, 0, 0)) != 0)
 		return rc;
-	if (domain_arg == NULL)
+	if (o.domain == NULL)
 		return admin_list(ctx, NULL, &stmt_list_all, NULL, 0, initial, 2, list_cols,
-		                  ARRAY_SIZE(list_cols), limit, NULL);
-	if ((rc = admin_parse_domain(domain_arg, domain)) != 0 ||
-	    (rc = admin_domain_get(ctx, domain, 0, &d)) != 0)
-		return rc;
-	const char *fixed[1] = {admin_i64(idbuf, d.id)};
-	return admin_list(ctx, NULL, &stmt_list_domain, fixed, 1, initial, 1, list_cols,
-	                  ARRAY_SIZE(list_cols), limit, NULL);
+		                  ARRAY_SIZE(list_cols), o.limit, NULL);
+	return admin_list_domain(ctx, o.domain, NULL, &stmt_list_domain, initial, 1, list_cols,
+	                         ARRAY_SIZE(list_cols), o.limit);
 }
 
 static const struct out_col show_cols[] = {
@@ -125,45 +103,26 @@ static const struct out_col show_cols[] = {
     {"aliases", "", OUT_LIST, 0},
 };
 
+/* clang-format off */
 /* The aliases that deliver here: by the lower(destination) index. */
 static const struct db_stmt stmt_show = {
     "admin_mailbox_show",
-    "SELECT " MAILBOX_COLUMNS ", d.active,"
-    " to_char(m.modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(m.last_login AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "SELECT " MAILBOX_COLUMNS ", d.active, " ADMIN_SQL_UTC("m.modified") ", " ADMIN_SQL_UTC(
+        "m.last_login") ","
     " (SELECT coalesce(string_agg(a.local_part || '@' || ad.name, E'\\n'"
     "   ORDER BY ad.name, a.local_part), '')"
     "   FROM alias_destinations x JOIN aliases a ON a.id = x.alias_id"
     "   JOIN domains ad ON ad.id = a.domain_id"
     "   WHERE lower(x.destination) = lower(m.local_part || '@' || d.name))" MAILBOX_FROM
     " WHERE m.domain_id = $1 AND lower(m.local_part) = lower($2)"};
+/* clang-format on */
 
 int admin_mailbox_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
-	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
-	struct mail_address addr;
-	struct admin_domain d;
-	PGresult *res;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_parse_address(argv[0], 0, &addr)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0)
 		return rc;
-	addr_format(&addr, full);
-	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0)
-		return rc;
-	const char *params[2] = {admin_i64(idbuf, d.id), addr.local};
-	if ((rc = admin_exec(ctx, &stmt_show, 2, params, &res)) != 0)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = admin_error(EX_NOUSER, "no such mailbox: %s", full);
-	else
-		out_object(ctx->json, show_cols, ARRAY_SIZE(show_cols), res, 0);
-	PQclear(res);
-	return rc;
+	return admin_show_address(ctx, argv[0], 0, &stmt_show, show_cols, ARRAY_SIZE(show_cols),
+	                          "mailbox");
 }

@@ -77,6 +77,27 @@ void admin_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+char *admin_vasprintf(const char *fmt, va_list ap)
+{
+	va_list again;
+	char *s;
+	int len;
+
+	va_copy(again, ap);
+	len = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (len < 0)
+		log_panic("admin_vasprintf: bad format '%s'", fmt);
+	s = xmalloc((size_t)len + 1);
+	vsnprintf(s, (size_t)len + 1, fmt, ap);
+	return s;
+}
+
+int admin_unavailable(const char *why)
+{
+	return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", why);
+}
+
 static const char *cmd_name(const struct admin_cmd *cmd, char *buf, size_t size)
 {
 	if (cmd->verb != NULL)
@@ -96,6 +117,22 @@ int admin_usage(struct admin_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	cmd_name(ctx->cmd, name, sizeof(name));
 	return admin_error(EX_USAGE, "%s: %s (see '%s %s --help')", name, msg, PROGNAME, name);
+}
+
+int admin_confirm(int yes, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+	int rc;
+
+	if (yes)
+		return 0;
+	va_start(ap, fmt);
+	what = admin_vasprintf(fmt, ap);
+	va_end(ap);
+	rc = admin_error(EX_USAGE, "not deleted: %s; run again with --yes to delete it", what);
+	free(what);
+	return rc;
 }
 
 /* The argv element that held the long option getopt_long just returned. */
@@ -170,6 +207,80 @@ int admin_nargs(struct admin_ctx *ctx, int argc, int min, int max)
 	return 0;
 }
 
+int admin_operands(struct admin_ctx *ctx, int *argc, char ***argv, int min, int max)
+{
+	*argc -= optind;
+	*argv += optind;
+	return admin_nargs(ctx, *argc, min, max);
+}
+
+int admin_no_options(struct admin_ctx *ctx, int *argc, char ***argv, int min, int max)
+{
+	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
+
+	/* admin_getopt() handles the common options itself and said what was wrong. */
+	if (admin_getopt(ctx, *argc, *argv, ADMIN_COMMON_SHORTOPTS, longopts) != -1)
+		return EX_USAGE;
+	return admin_operands(ctx, argc, argv, min, max);
+}
+
+int admin_flag_option(struct admin_ctx *ctx, int *argc, char ***argv, const char *long_name,
+                      char short_name, int *flag, int min, int max)
+{
+	enum { O_FLAG = 0x100 };
+	const struct option longopts[] = {
+	    {long_name, no_argument, NULL, O_FLAG},
+	    ADMIN_COMMON_OPTIONS,
+	};
+	char shortopts[sizeof(ADMIN_COMMON_SHORTOPTS) + 1];
+	int c;
+
+	/* A short_name of '\0' ends the string where the common options end. */
+	snprintf(shortopts, sizeof(shortopts), "%s%c", ADMIN_COMMON_SHORTOPTS, short_name);
+	while ((c = admin_getopt(ctx, *argc, *argv, shortopts, longopts)) != -1) {
+		if (c != O_FLAG && (short_name == '\0' || c != short_name))
+			return EX_USAGE;
+		*flag = 1;
+	}
+	return admin_operands(ctx, argc, argv, min, max);
+}
+
+int admin_list_options(struct admin_ctx *ctx, int argc, char **argv, const struct option *longopts,
+                       struct admin_list_opts *o)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
+		switch (c) {
+		case ADMIN_OPT_DOMAIN:
+			o->domain = optarg;
+			break;
+		case ADMIN_OPT_DESTINATION:
+			o->destination = optarg;
+			break;
+		case ADMIN_OPT_LIMIT:
+			if ((rc = admin_parse_count("--limit", optarg, 0, &o->limit)) != 0)
+				return rc;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	return 0;
+}
+
+int admin_mailbox_or_domain(struct admin_ctx *ctx, int *argc, char ***argv, const char *domain_arg)
+{
+	int rc;
+
+	if ((rc = admin_operands(ctx, argc, argv, 0, 1)) != 0)
+		return rc;
+	if (*argc == 1 && domain_arg != NULL)
+		return admin_usage(ctx, "give a mailbox or --domain, not both");
+	return 0;
+}
+
 int admin_config(struct admin_ctx *ctx)
 {
 	const char *path, *error;
@@ -211,7 +322,7 @@ int admin_conn(struct admin_ctx *ctx)
 		snprintf(msg, sizeof(msg), "%s", error != NULL ? error : "unknown error");
 		len = strcspn(msg, "\r\n");
 		msg[len] = '\0';
-		return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", msg);
+		return admin_unavailable(msg);
 	}
 	return 0;
 }

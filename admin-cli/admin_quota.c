@@ -14,8 +14,6 @@
 
 #include <stdio.h>
 
-enum { O_DOMAIN = 0x100, O_LIMIT };
-
 static const struct out_col mailbox_cols[] = {
     {"address", "ADDRESS", OUT_TEXT, 0},
     {"quota_bytes", "QUOTA", OUT_SIZE, OUT_UNLIMITED},
@@ -73,59 +71,25 @@ static const struct db_stmt stmt_domains = {
 static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"domain", required_argument, NULL, O_DOMAIN},
-	    {"limit", required_argument, NULL, O_LIMIT},
+	    ADMIN_OPTION_DOMAIN,
+	    ADMIN_OPTION_LIMIT,
 	    ADMIN_COMMON_OPTIONS,
 	};
 	static const char *const initial[1] = {""};
-	char domain[ADDR_DOMAIN_BUFSZ], full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
-	const char *domain_arg = NULL;
-	struct mail_address addr;
-	struct admin_domain d;
-	int64_t limit = 0;
-	PGresult *res;
-	int c, rc;
+	struct admin_list_opts o;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c == O_DOMAIN)
-			domain_arg = optarg;
-		else if (c == O_LIMIT) {
-			if ((rc = admin_parse_count("--limit", optarg, 0, &limit)) != 0)
-				return rc;
-		} else
-			return EX_USAGE;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 0, 1)) != 0)
+	if ((rc = admin_list_options(ctx, argc, argv, longopts, &o)) != 0 ||
+	    (rc = admin_mailbox_or_domain(ctx, &argc, &argv, o.domain)) != 0)
 		return rc;
-	if (argc == 1 && domain_arg != NULL)
-		return admin_usage(ctx, "give a mailbox or --domain, not both");
-	if (argc == 0 && domain_arg == NULL)
+	if (argc == 0 && o.domain == NULL)
 		return admin_list(ctx, NULL, &stmt_domains, NULL, 0, initial, 1, domain_cols,
-		                  ARRAY_SIZE(domain_cols), limit, NULL);
-	if (domain_arg != NULL) {
-		if ((rc = admin_parse_domain(domain_arg, domain)) != 0 ||
-		    (rc = admin_domain_get(ctx, domain, 0, &d)) != 0)
-			return rc;
-		const char *fixed[1] = {admin_i64(idbuf, d.id)};
-		return admin_list(ctx, NULL, &stmt_domain_mailboxes, fixed, 1, initial, 1,
-		                  mailbox_cols, ARRAY_SIZE(mailbox_cols), limit, NULL);
-	}
-	if ((rc = admin_parse_address(argv[0], 0, &addr)) != 0)
-		return rc;
-	addr_format(&addr, full);
-	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0)
-		return rc;
-	const char *params[2] = {admin_i64(idbuf, d.id), addr.local};
-	if ((rc = admin_exec(ctx, &stmt_mailbox, 2, params, &res)) != 0)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = admin_error(EX_NOUSER, "no such mailbox: %s", full);
-	else
-		out_object(ctx->json, mailbox_cols, ARRAY_SIZE(mailbox_cols), res, 0);
-	PQclear(res);
-	return rc;
+		                  ARRAY_SIZE(domain_cols), o.limit, NULL);
+	if (o.domain != NULL)
+		return admin_list_domain(ctx, o.domain, NULL, &stmt_domain_mailboxes, initial, 1,
+		                         mailbox_cols, ARRAY_SIZE(mailbox_cols), o.limit);
+	return admin_show_address(ctx, argv[0], 0, &stmt_mailbox, mailbox_cols,
+	                          ARRAY_SIZE(mailbox_cols), "mailbox");
 }
 
 const struct admin_cmd admin_quota_cmds[] = {

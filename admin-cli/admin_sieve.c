@@ -45,23 +45,6 @@ static int load_settings(struct admin_ctx *ctx, struct sieve_admin *sa)
 	return 0;
 }
 
-int admin_sieve_mailbox(struct admin_ctx *ctx, const char *text, char *full, int64_t *id_r)
-{
-	struct mail_address addr;
-	struct admin_domain d;
-	int rc;
-
-	if ((rc = admin_parse_address(text, 0, &addr)) != 0)
-		return rc;
-	addr_format(&addr, full);
-	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0 ||
-	    (rc = admin_mailbox_id(ctx, d.id, addr.local, id_r)) != 0)
-		return rc;
-	if (*id_r == 0)
-		return admin_error(EX_NOUSER, "no such mailbox: %s", full);
-	return 0;
-}
-
 /* A failure of sieved_scripts.c as an error line and a sysexits code. */
 static int store_error(struct admin_ctx *ctx, enum sieve_store_status st, const char *error,
                        const char *full, const char *name)
@@ -82,7 +65,7 @@ static int store_error(struct admin_ctx *ctx, enum sieve_store_status st, const 
 	case SIEVE_STORE_MAXSCRIPTS:
 		return admin_error(EX_CANTCREAT, "%s has too many scripts", full);
 	case SIEVE_STORE_TEMPFAIL:
-		return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
+		return admin_unavailable(error);
 	default:
 		if (strcmp(state, "42501") == 0)
 			return admin_error(EX_NOPERM, "permission denied by the database: %s",
@@ -109,102 +92,75 @@ static int compile_error(const char *what, struct sbuf *errors)
 /* Read a script from a file, or stdin for "-"; at most max bytes. */
 static int read_script(const char *path, size_t max, struct sbuf *out)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char buf[8192];
-	size_t n;
-
-	if (f == NULL)
+	switch (admin_read_file(path, max, out)) {
+	case ADMIN_READ_OK:
+		break;
+	case ADMIN_READ_OPEN:
 		return admin_error(EX_NOINPUT, "%s: %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (out->len + n > max) {
-			if (f != stdin)
-				fclose(f);
-			return admin_error(EX_DATAERR,
-			                   "%s: larger than sieve_max_script_size (%zu bytes)",
-			                   path, max);
-		}
-		sbuf_append(out, buf, n);
-	}
-	if (ferror(f)) {
-		if (f != stdin)
-			fclose(f);
+	case ADMIN_READ_TOO_BIG:
+		return admin_error(EX_DATAERR, "%s: larger than sieve_max_script_size (%zu bytes)",
+		                   path, max);
+	case ADMIN_READ_ERROR:
 		return admin_error(EX_IOERR, "%s: read error", path);
 	}
-	if (f != stdin)
-		fclose(f);
-	sbuf_append(out, "", 0);
 	if (memchr(out->data, '\0', out->len) != NULL)
 		return admin_error(EX_DATAERR, "%s: a Sieve script cannot contain NUL bytes", path);
 	return 0;
 }
 
-static const struct out_col list_cols[] = {
-    {"name", "NAME", OUT_TEXT, 0},
-    {"active", "ACTIVE", OUT_BOOL, 0},
-    {"size", "SIZE", OUT_INT, 0},
-    {"modified", "MODIFIED", OUT_TEXT, 0},
+/* Columns of show; list has all but the last (the content). */
+static const struct out_col cols[] = {
+    {"name", "NAME", OUT_TEXT, 0},       {"active", "ACTIVE", OUT_BOOL, 0},
+    {"size", "SIZE", OUT_INT, 0},        {"modified", "MODIFIED", OUT_TEXT, 0},
+    {"content", "CONTENT", OUT_TEXT, 0},
 };
+#define LIST_COLS (ARRAY_SIZE(cols) - 1)
+/* clang-format off */
+#define SCRIPT_COLUMNS "SELECT name, active, octet_length(content), " ADMIN_SQL_UTC("modified")
 
 static const struct db_stmt stmt_list = {
-    "admin_sieve_list", "SELECT name, active, octet_length(content),"
-                        " to_char(modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                        " FROM sieve_scripts WHERE mailbox_id = $1 ORDER BY name"};
+    "admin_sieve_list",
+    SCRIPT_COLUMNS " FROM sieve_scripts WHERE mailbox_id = $1 ORDER BY name"};
+/* clang-format on */
 
 static int cmd_list(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
 	struct out_list *list;
 	PGresult *res;
 	int64_t id;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0 ||
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		return rc;
 	const char *params[1] = {admin_i64(idbuf, id)};
 	if ((rc = admin_exec(ctx, &stmt_list, 1, params, &res)) != 0)
 		return rc;
-	list = out_list_begin(ctx->json, list_cols, ARRAY_SIZE(list_cols));
+	list = out_list_begin(ctx->json, cols, LIST_COLS);
 	out_list_rows(list, res);
 	out_list_end(&list);
 	PQclear(res);
 	return 0;
 }
 
-static const struct out_col show_cols[] = {
-    {"name", "NAME", OUT_TEXT, 0},       {"active", "ACTIVE", OUT_BOOL, 0},
-    {"size", "SIZE", OUT_INT, 0},        {"modified", "MODIFIED", OUT_TEXT, 0},
-    {"content", "CONTENT", OUT_TEXT, 0},
-};
-
+/* clang-format off */
 /* The named script, or the active one when $2 is NULL. */
 static const struct db_stmt stmt_show = {
-    "admin_sieve_show",
-    "SELECT name, active, octet_length(content),"
-    " to_char(modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), content"
-    " FROM sieve_scripts WHERE mailbox_id = $1"
+    "admin_sieve_show", SCRIPT_COLUMNS ", content FROM sieve_scripts WHERE mailbox_id = $1"
     " AND CASE WHEN $2::text IS NULL THEN active ELSE name = $2::text END"};
+/* clang-format on */
 
 static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
 	const char *name;
 	PGresult *res;
 	int64_t id;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 2)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 2)) != 0 ||
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		return rc;
 	name = argc > 1 ? argv[1] : NULL;
 	const char *params[2] = {admin_i64(idbuf, id), name};
@@ -217,7 +173,7 @@ static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 		return admin_error(EX_NOUSER, "%s has no script named \"%s\"", full, name);
 	}
 	if (ctx->json)
-		out_object(1, show_cols, ARRAY_SIZE(show_cols), res, 0);
+		out_object(1, cols, ARRAY_SIZE(cols), res, 0);
 	else
 		fwrite(PQgetvalue(res, 0, 4), 1, (size_t)PQgetlength(res, 0, 4), stdout);
 	PQclear(res);
@@ -252,7 +208,7 @@ static int check_active(const struct sieve_check *base, const char *except, int 
 			break;
 		}
 	default:
-		rc = admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
+		rc = admin_unavailable(error);
 		break;
 	}
 	free(active);
@@ -260,7 +216,38 @@ static int check_active(const struct sieve_check *base, const char *except, int 
 	return rc;
 }
 
-static void audit_details(struct json_obj *d, const char *name, int64_t size, int active)
+/* The script as delivery will run it must compile: EX_DATAERR with its errors otherwise. */
+static int check_script(struct sieve_check *check, const char *content, size_t len,
+                        struct sbuf *errors, struct sbuf *warnings)
+{
+	const char *error = NULL;
+
+	switch (sieve_script_check(check, content, len, errors, warnings, &error)) {
+	case SIEVE_CHECK_OK:
+		return 0;
+	case SIEVE_CHECK_INVALID:
+		return compile_error(check->name, errors);
+	default:
+		return admin_unavailable(error);
+	}
+}
+
+/* What the checks of a change to the scripts of mailbox id need (mode and name: the caller's). */
+static struct sieve_check check_init(const struct admin_ctx *ctx, const struct sieve_admin *sa,
+                                     int64_t id)
+{
+	struct sieve_check check = {
+	    .conn = ctx->conn,
+	    .mailbox_id = id,
+	    .options = &sa->sieve.compile,
+	    .global_dir = sa->sieve.global_dir,
+	};
+
+	return check;
+}
+
+/* The audit details of a change (size < 0, active < 0: not part of it), finished. */
+static const char *audit_details(struct json_obj *d, const char *name, int64_t size, int active)
 {
 	json_obj_init(d);
 	json_obj_str(d, "name", name);
@@ -268,20 +255,7 @@ static void audit_details(struct json_obj *d, const char *name, int64_t size, in
 		json_obj_int(d, "size", size);
 	if (active >= 0)
 		json_obj_bool(d, "active", active);
-	json_obj_finish(d);
-}
-
-static int finish(struct admin_ctx *ctx, const char *action, const char *full,
-                  struct json_obj *details, char *message)
-{
-	int rc;
-
-	if ((rc = admin_audit(ctx, action, full, sbuf_str(&details->buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0)
-		out_change(ctx->json, message, action, full, sbuf_str(&details->buf));
-	json_obj_free(details);
-	free(message);
-	return rc;
+	return json_obj_finish(d);
 }
 
 static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
@@ -295,6 +269,7 @@ static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
 	struct sieve_admin sa = {0};
 	struct sbuf script = {0}, errors = {0}, warnings = {0};
 	struct json_obj details;
+	struct sieve_check check;
 	enum sieve_store_status st;
 	const char *name, *why, *error = NULL;
 	bool active = false, created = false;
@@ -309,9 +284,8 @@ static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
 		else
 			return EX_USAGE;
 	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 2, 3)) != 0 || (rc = load_settings(ctx, &sa)) != 0)
+	if ((rc = admin_operands(ctx, &argc, &argv, 2, 3)) != 0 ||
+	    (rc = load_settings(ctx, &sa)) != 0)
 		return rc;
 	name = argv[1];
 	if ((why = sieve_script_name_check(name, strlen(name), sa.max_name)) != NULL) {
@@ -320,16 +294,10 @@ static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = read_script(argc > 2 ? argv[2] : "-", sa.sieve.compile.max_script_size,
 	                      &script)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0 ||
-	    (rc = admin_begin(ctx)) != 0)
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0 || (rc = admin_begin(ctx)) != 0)
 		goto out;
-	struct sieve_check check = {
-	    .conn = ctx->conn,
-	    .mailbox_id = id,
-	    .options = &sa.sieve.compile,
-	    .global_dir = sa.sieve.global_dir,
-	    .name = name,
-	};
+	check = check_init(ctx, &sa, id);
+	check.name = name;
 	if ((st = sieve_store_lock(ctx->conn, id, &error)) != SIEVE_STORE_OK ||
 	    ((st = sieve_store_get(ctx->conn, id, name, NULL, NULL, &active, &error)) !=
 	         SIEVE_STORE_OK &&
@@ -339,16 +307,8 @@ static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
 	}
 	/* what will run at delivery must compile with everything it includes */
 	check.mode = active || activate ? SIEVE_CHECK_ACTIVATE : SIEVE_CHECK_UPLOAD;
-	switch (sieve_script_check(&check, script.data, script.len, &errors, &warnings, &error)) {
-	case SIEVE_CHECK_OK:
-		break;
-	case SIEVE_CHECK_INVALID:
-		rc = compile_error(name, &errors);
+	if ((rc = check_script(&check, script.data, script.len, &errors, &warnings)) != 0)
 		goto out;
-	default:
-		rc = admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
-		goto out;
-	}
 	st = sieve_store_put(ctx->conn, id, name, script.data, script.len, 0, &created, &error);
 	if (st == SIEVE_STORE_OK && activate)
 		st = sieve_store_activate(ctx->conn, id, name, &error);
@@ -365,13 +325,14 @@ static int cmd_put(struct admin_ctx *ctx, int argc, char **argv)
 		admin_note("%s", line);
 		line = end != NULL ? end + 1 : NULL;
 	}
-	audit_details(&details, name, (int64_t)script.len, active || activate);
-	rc = finish(ctx, "sieve.put", full, &details,
-	            xasprintf("%s script \"%s\" of %s (%zu bytes)%s",
-	                      created ? "added" : "replaced", name, full, script.len,
-	                      activate ? ", active"
-	                      : active ? ", still active"
-	                               : ""));
+	rc = admin_change(ctx, "sieve.put", full,
+	                  audit_details(&details, name, (int64_t)script.len, active || activate),
+	                  "%s script \"%s\" of %s (%zu bytes)%s", created ? "added" : "replaced",
+	                  name, full, script.len,
+	                  activate ? ", active"
+	                  : active ? ", still active"
+	                           : "");
+	json_obj_free(&details);
 out:
 	sbuf_free(&script);
 	sbuf_free(&errors);
@@ -382,58 +343,41 @@ out:
 
 static int cmd_activate(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], *content = NULL;
 	struct sieve_admin sa = {0};
 	struct sbuf errors = {0}, warnings = {0};
 	struct json_obj details;
+	struct sieve_check check;
 	enum sieve_store_status st;
 	const char *name, *error = NULL;
 	size_t len = 0;
 	int64_t id;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 2, 2)) != 0 || (rc = load_settings(ctx, &sa)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 2, 2)) != 0 ||
+	    (rc = load_settings(ctx, &sa)) != 0)
 		return rc;
 	name = argv[1];
-	if ((rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0 ||
-	    (rc = admin_begin(ctx)) != 0)
+	if ((rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0 || (rc = admin_begin(ctx)) != 0)
 		goto out;
-	struct sieve_check check = {
-	    .conn = ctx->conn,
-	    .mailbox_id = id,
-	    .options = &sa.sieve.compile,
-	    .global_dir = sa.sieve.global_dir,
-	    .mode = SIEVE_CHECK_ACTIVATE,
-	    .name = name,
-	};
+	check = check_init(ctx, &sa, id);
+	check.mode = SIEVE_CHECK_ACTIVATE;
+	check.name = name;
 	if ((st = sieve_store_lock(ctx->conn, id, &error)) != SIEVE_STORE_OK ||
 	    (st = sieve_store_get(ctx->conn, id, name, &content, &len, NULL, &error)) !=
 	        SIEVE_STORE_OK) {
 		rc = store_error(ctx, st, error, full, name);
 		goto out;
 	}
-	switch (sieve_script_check(&check, content, len, &errors, &warnings, &error)) {
-	case SIEVE_CHECK_OK:
-		break;
-	case SIEVE_CHECK_INVALID:
-		rc = compile_error(name, &errors);
+	if ((rc = check_script(&check, content, len, &errors, &warnings)) != 0)
 		goto out;
-	default:
-		rc = admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
-		goto out;
-	}
 	if ((st = sieve_store_activate(ctx->conn, id, name, &error)) != SIEVE_STORE_OK) {
 		rc = store_error(ctx, st, error, full, name);
 		goto out;
 	}
-	audit_details(&details, name, -1, 1);
-	rc = finish(ctx, "sieve.activate", full, &details,
-	            xasprintf("activated script \"%s\" of %s", name, full));
+	rc = admin_change(ctx, "sieve.activate", full, audit_details(&details, name, -1, 1),
+	                  "activated script \"%s\" of %s", name, full);
+	json_obj_free(&details);
 out:
 	free(content);
 	sbuf_free(&errors);
@@ -444,21 +388,15 @@ out:
 
 static int cmd_deactivate(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], *active = NULL;
 	struct json_obj details;
 	enum sieve_store_status st;
 	const char *error = NULL;
 	int64_t id;
-	int c, rc;
+	int rc;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0 ||
-	    (rc = admin_begin(ctx)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0 ||
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0 || (rc = admin_begin(ctx)) != 0)
 		return rc;
 	if ((st = sieve_store_lock(ctx->conn, id, &error)) != SIEVE_STORE_OK ||
 	    (st = sieve_store_active_name(ctx->conn, id, &active, &error)) != SIEVE_STORE_OK ||
@@ -468,52 +406,38 @@ static int cmd_deactivate(struct admin_ctx *ctx, int argc, char **argv)
 		return store_error(ctx, st, error, full, "");
 	}
 	if (active == NULL) {
+		/* Nothing changed: no audit row, and the open transaction is rolled back. */
 		char *msg = xasprintf("%s has no active script", full);
 		out_change(ctx->json, msg, "sieve.deactivate", full, "{}");
 		free(msg);
 		return 0;
 	}
-	audit_details(&details, active, -1, 0);
-	rc = finish(ctx, "sieve.deactivate", full, &details,
-	            xasprintf("deactivated script \"%s\" of %s", active, full));
+	rc = admin_change(ctx, "sieve.deactivate", full, audit_details(&details, active, -1, 0),
+	                  "deactivated script \"%s\" of %s", active, full);
+	json_obj_free(&details);
 	free(active);
 	return rc;
 }
 
 static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"force", no_argument, NULL, O_FORCE},
-	    ADMIN_COMMON_OPTIONS,
-	};
 	char full[ADDR_BUFSZ];
 	struct sieve_admin sa = {0};
 	struct json_obj details;
+	struct sieve_check check;
 	enum sieve_store_status st;
 	const char *name, *error = NULL;
 	bool active = false;
 	int64_t id;
-	int c, rc, force = 0;
+	int rc, force = 0;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c != O_FORCE)
-			return EX_USAGE;
-		force = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 2, 2)) != 0 || (rc = load_settings(ctx, &sa)) != 0)
+	if ((rc = admin_flag_option(ctx, &argc, &argv, "force", '\0', &force, 2, 2)) != 0 ||
+	    (rc = load_settings(ctx, &sa)) != 0)
 		return rc;
 	name = argv[1];
-	if ((rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0 ||
-	    (rc = admin_begin(ctx)) != 0)
+	if ((rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0 || (rc = admin_begin(ctx)) != 0)
 		goto out;
-	struct sieve_check check = {
-	    .conn = ctx->conn,
-	    .mailbox_id = id,
-	    .options = &sa.sieve.compile,
-	    .global_dir = sa.sieve.global_dir,
-	};
+	check = check_init(ctx, &sa, id);
 	if ((st = sieve_store_lock(ctx->conn, id, &error)) != SIEVE_STORE_OK ||
 	    (st = sieve_store_get(ctx->conn, id, name, NULL, NULL, &active, &error)) !=
 	        SIEVE_STORE_OK ||
@@ -523,10 +447,10 @@ static int cmd_delete(struct admin_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = check_active(&check, NULL, force)) != 0)
 		goto out;
-	audit_details(&details, name, -1, active);
-	rc = finish(ctx, "sieve.delete", full, &details,
-	            xasprintf("deleted script \"%s\" of %s%s", name, full,
-	                      active ? " (it was active: no script runs now)" : ""));
+	rc = admin_change(ctx, "sieve.delete", full, audit_details(&details, name, -1, active),
+	                  "deleted script \"%s\" of %s%s", name, full,
+	                  active ? " (it was active: no script runs now)" : "");
+	json_obj_free(&details);
 out:
 	sieve_settings_free(&sa.sieve);
 	return rc;

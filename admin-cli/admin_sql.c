@@ -1,9 +1,10 @@
 /*
- * admin_sql.c: statements, transactions and shared lookups of sluice-admin
- * (see admin_sql.h). Every database failure becomes one error line on stderr
- * and a sysexits code chosen from the SQLSTATE; the caller only returns that
- * code, and admin_main.c rolls back whatever transaction is still open, so
- * an error never leaves half a change behind.
+ * admin_sql.c: statements, transactions, shared lookups, and the list and
+ * show steps of sluice-admin's commands (see admin_sql.h). Every database
+ * failure becomes one error line on stderr and a sysexits code chosen from
+ * the SQLSTATE; the caller only returns that code, and admin_main.c rolls
+ * back whatever transaction is still open, so an error never leaves half a
+ * change behind.
  */
 #include "admin_sql.h"
 #include "admin.h"
@@ -12,6 +13,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,7 @@ static int report(struct admin_ctx *ctx, enum db_status st, const char *error)
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
 	    strncmp(state, "57P", 3) == 0)
-		return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", msg);
+		return admin_unavailable(msg);
 	if (strcmp(state, "42501") == 0)
 		return admin_error(EX_NOPERM,
 		                   "permission denied by the database: %s (does admin_db_url "
@@ -142,10 +144,48 @@ static const struct db_stmt stmt_alias_domain_target = {
     "admin_alias_domain_target",
     "SELECT d.name FROM alias_domains a JOIN domains d ON d.id = a.target_domain_id"
     " WHERE a.name = $1"};
+static const struct db_stmt stmt_domain_exists = {"admin_domain_exists",
+                                                  "SELECT 1 FROM domains WHERE name = $1"};
+
+int admin_alias_domain_target(struct admin_ctx *ctx, const char *name, char *target)
+{
+	const char *params[1] = {name};
+	PGresult *res;
+	int rc;
+
+	target[0] = '\0';
+	if ((rc = admin_exec(ctx, &stmt_alias_domain_target, 1, params, &res)) != 0)
+		return rc;
+	if (PQntuples(res) > 0)
+		snprintf(target, ADDR_DOMAIN_BUFSZ, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int admin_domain_name_owner(struct admin_ctx *ctx, const char *name, char *alias_target,
+                            int *is_domain)
+{
+	const char *params[1] = {name};
+	PGresult *res;
+	int rc;
+
+	*is_domain = 0;
+	if ((rc = admin_lock_domain_names(ctx)) != 0 ||
+	    (rc = admin_alias_domain_target(ctx, name, alias_target)) != 0)
+		return rc;
+	if (alias_target[0] != '\0')
+		return 0;
+	if ((rc = admin_exec(ctx, &stmt_domain_exists, 1, params, &res)) != 0)
+		return rc;
+	*is_domain = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
 
 int admin_domain_get(struct admin_ctx *ctx, const char *name, int lock, struct admin_domain *d)
 {
 	const char *params[1] = {name};
+	char target[ADDR_DOMAIN_BUFSZ];
 	PGresult *res;
 	int rc;
 
@@ -154,17 +194,12 @@ int admin_domain_get(struct admin_ctx *ctx, const char *name, int lock, struct a
 		return rc;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		rc = admin_exec(ctx, &stmt_alias_domain_target, 1, params, &res);
-		if (rc != 0)
+		if ((rc = admin_alias_domain_target(ctx, name, target)) != 0)
 			return rc;
-		if (PQntuples(res) > 0) {
-			rc = admin_error(EX_NOUSER,
-			                 "%s is an alias domain of %s, not a domain: use %s", name,
-			                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 0));
-			PQclear(res);
-			return rc;
-		}
-		PQclear(res);
+		if (target[0] != '\0')
+			return admin_error(EX_NOUSER,
+			                   "%s is an alias domain of %s, not a domain: use %s",
+			                   name, target, target);
 		return admin_error(EX_NOUSER, "no such domain: %s", name);
 	}
 	memset(d, 0, sizeof(*d));
@@ -213,6 +248,47 @@ int admin_mailbox_id(struct admin_ctx *ctx, int64_t domain_id, const char *local
 int admin_alias_id(struct admin_ctx *ctx, int64_t domain_id, const char *local, int64_t *id_r)
 {
 	return find_id(ctx, &stmt_alias_id, domain_id, local, id_r);
+}
+
+/* The domain, then the id stmt finds in it; EX_NOUSER "no such <noun>: <full>". */
+static int find_in_domain(struct admin_ctx *ctx, const struct db_stmt *stmt, const char *noun,
+                          const struct mail_address *addr, const char *full, int lock,
+                          struct admin_domain *d, int64_t *id_r)
+{
+	struct admin_domain local_d;
+	int rc;
+
+	if (d == NULL)
+		d = &local_d;
+	if ((rc = admin_domain_get(ctx, addr->domain, lock, d)) != 0 ||
+	    (rc = find_id(ctx, stmt, d->id, addr->local, id_r)) != 0)
+		return rc;
+	if (*id_r == 0)
+		return admin_error(EX_NOUSER, "no such %s: %s", noun, full);
+	return 0;
+}
+
+int admin_mailbox_find(struct admin_ctx *ctx, const struct mail_address *addr, const char *full,
+                       int lock, struct admin_domain *d, int64_t *id_r)
+{
+	return find_in_domain(ctx, &stmt_mailbox_id, "mailbox", addr, full, lock, d, id_r);
+}
+
+int admin_alias_find(struct admin_ctx *ctx, const struct mail_address *addr, const char *full,
+                     int lock, struct admin_domain *d, int64_t *id_r)
+{
+	return find_in_domain(ctx, &stmt_alias_id, "alias", addr, full, lock, d, id_r);
+}
+
+int admin_mailbox_arg(struct admin_ctx *ctx, const char *text, char *full, int64_t *id_r)
+{
+	struct mail_address addr;
+	int rc;
+
+	if ((rc = admin_parse_address(text, 0, &addr)) != 0)
+		return rc;
+	addr_format(&addr, full);
+	return admin_mailbox_find(ctx, &addr, full, 0, NULL, id_r);
 }
 
 int admin_list(struct admin_ctx *ctx, const struct db_stmt *first, const struct db_stmt *stmt,
@@ -275,6 +351,65 @@ out:
 	for (int i = 0; i < nkeys; i++)
 		free(keys[i]);
 	return rc;
+}
+
+int admin_list_domain(struct admin_ctx *ctx, const char *domain_text, const struct db_stmt *first,
+                      const struct db_stmt *stmt, const char *const *initial_keys, int nkeys,
+                      const struct out_col *cols, unsigned ncols, int64_t limit)
+{
+	char domain[ADDR_DOMAIN_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
+	struct admin_domain d;
+	int rc;
+
+	if ((rc = admin_parse_domain(domain_text, domain)) != 0 ||
+	    (rc = admin_domain_get(ctx, domain, 0, &d)) != 0)
+		return rc;
+	const char *fixed[1] = {admin_i64(idbuf, d.id)};
+	return admin_list(ctx, first, stmt, fixed, 1, initial_keys, nkeys, cols, ncols, limit,
+	                  NULL);
+}
+
+int admin_show(struct admin_ctx *ctx, const struct db_stmt *stmt, int nparams,
+               const char *const *params, const struct out_col *cols, unsigned ncols,
+               const char *missing_fmt, ...)
+{
+	PGresult *res;
+	va_list ap;
+	int rc;
+
+	if ((rc = admin_exec(ctx, stmt, nparams, params, &res)) != 0)
+		return rc;
+	if (PQntuples(res) == 0) {
+		char *missing;
+
+		va_start(ap, missing_fmt);
+		missing = admin_vasprintf(missing_fmt, ap);
+		va_end(ap);
+		rc = admin_error(EX_NOUSER, "%s", missing);
+		free(missing);
+	} else {
+		out_object(ctx->json, cols, ncols, res, 0);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int admin_show_address(struct admin_ctx *ctx, const char *text, int allow_catchall,
+                       const struct db_stmt *stmt, const struct out_col *cols, unsigned ncols,
+                       const char *noun)
+{
+	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
+	struct mail_address addr;
+	struct admin_domain d;
+	int rc;
+
+	if ((rc = admin_parse_address(text, allow_catchall, &addr)) != 0)
+		return rc;
+	addr_format(&addr, full);
+	if ((rc = admin_domain_get(ctx, addr.domain, 0, &d)) != 0)
+		return rc;
+	const char *params[2] = {admin_i64(idbuf, d.id), addr.local};
+	return admin_show(ctx, stmt, 2, params, cols, ncols, "no such %s: %s", noun, full);
 }
 
 /* An arbitrary constant: the advisory lock key of domain and alias domain names. */

@@ -38,7 +38,7 @@ static int store_rc(int status, const char *what, const char *error)
 {
 	switch (status) {
 	case STORE_TEMPFAIL:
-		return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s", error);
+		return admin_unavailable(error);
 	case STORE_NOT_FOUND:
 		return admin_error(EX_NOUSER, "%s: %s", what, error);
 	case STORE_IO_ERROR:
@@ -209,12 +209,8 @@ static int cmd_check_or_recalc(struct admin_ctx *ctx, int argc, char **argv, int
 			return c == '?' ? EX_USAGE : admin_usage(ctx, "unknown option");
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 0, 1)) != 0)
+	if ((rc = admin_mailbox_or_domain(ctx, &argc, &argv, domain_arg)) != 0)
 		return rc;
-	if (argc == 1 && domain_arg != NULL)
-		return admin_usage(ctx, "give a mailbox or --domain, not both");
 	if ((rc = run_open(ctx, &r)) != 0) {
 		run_close(&r);
 		return rc;

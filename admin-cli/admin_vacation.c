@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { O_SUBJECT = 0x100, O_BODY_FILE, O_FROM, O_UNTIL, O_DAYS, O_ADDRESS, O_SCRIPT };
+enum { O_SUBJECT = 0x100, O_BODY_FILE, O_FROM, O_UNTIL, O_DAYS, O_ADDRESS };
 
 /* The most a vacation text may hold: a note, not a newsletter. */
 #define VACATION_MAX_BODY (64 * 1024)
@@ -124,29 +124,17 @@ static void format_time(int64_t t, char *buf, size_t size)
 /* The body: UTF-8 text, lines and tabs allowed, no other control characters. */
 static int read_body(const char *path, struct sbuf *out)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char buf[8192];
-	size_t n;
-
-	if (f == NULL)
+	switch (admin_read_file(path, VACATION_MAX_BODY, out)) {
+	case ADMIN_READ_OK:
+		break;
+	case ADMIN_READ_OPEN:
 		return admin_error(EX_NOINPUT, "--body-file: %s: %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (out->len + n > VACATION_MAX_BODY) {
-			if (f != stdin)
-				fclose(f);
-			return admin_error(EX_DATAERR, "--body-file: longer than %d bytes",
-			                   VACATION_MAX_BODY);
-		}
-		sbuf_append(out, buf, n);
-	}
-	if (ferror(f)) {
-		if (f != stdin)
-			fclose(f);
+	case ADMIN_READ_TOO_BIG:
+		return admin_error(EX_DATAERR, "--body-file: longer than %d bytes",
+		                   VACATION_MAX_BODY);
+	case ADMIN_READ_ERROR:
 		return admin_error(EX_IOERR, "--body-file: %s: read error", path);
 	}
-	if (f != stdin)
-		fclose(f);
-	sbuf_append(out, "", 0);
 	for (size_t i = 0; i < out->len; i++) {
 		unsigned char c = (unsigned char)out->data[i];
 		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f)
@@ -183,6 +171,7 @@ static int cmd_set(struct admin_ctx *ctx, int argc, char **argv)
 	const char *subject = NULL, *body_file = NULL, *from = NULL, *until = NULL;
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ], startbuf[24], endbuf[24], daysbuf[24];
 	char addr_store[VACATION_MAX_ADDRESSES][ADDR_BUFSZ], *addrs[VACATION_MAX_ADDRESSES];
+	char when[128] = "";
 	struct vacation v = {0};
 	struct sbuf body = {0}, script = {0};
 	struct json_obj details;
@@ -230,9 +219,7 @@ static int cmd_set(struct admin_ctx *ctx, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0)
+	if ((rc = admin_operands(ctx, &argc, &argv, 1, 1)) != 0)
 		return rc;
 	if (subject == NULL || body_file == NULL)
 		return admin_usage(ctx, "--subject and --body-file are required");
@@ -247,7 +234,7 @@ static int cmd_set(struct admin_ctx *ctx, int argc, char **argv)
 		return admin_error(EX_DATAERR, "--until must come after --from");
 	if ((rc = read_body(body_file, &body)) != 0)
 		goto out;
-	if ((rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0)
+	if ((rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		goto out;
 	v.mailbox_id = id;
 	v.active = true;
@@ -293,26 +280,18 @@ static int cmd_set(struct admin_ctx *ctx, int argc, char **argv)
 	if (days != 0)
 		json_obj_int(&details, "days", days);
 	json_obj_strv(&details, "addresses", (const char *const *)addrs, (unsigned)naddrs);
-	json_obj_finish(&details);
-	if ((rc = admin_audit(ctx, "vacation.set", full, sbuf_str(&details.buf))) == 0 &&
-	    (rc = admin_commit(ctx)) == 0) {
-		char when[128] = "";
-		char *msg;
-
-		if (v.starts != 0) {
-			strcat(when, " from ");
-			format_time(v.starts, when + strlen(when), sizeof(when) - strlen(when));
-		}
-		if (v.ends != 0) {
-			strcat(when, " until ");
-			format_time(v.ends, when + strlen(when), sizeof(when) - strlen(when));
-		}
-		msg = xasprintf("vacation reply set for %s%s", full, when);
-		out_change(ctx->json, msg, "vacation.set", full, sbuf_str(&details.buf));
-		free(msg);
-		if (v.ends != 0 && v.ends <= (int64_t)time(NULL))
-			admin_note("--until is already past: no reply will be sent");
+	if (v.starts != 0) {
+		strcat(when, " from ");
+		format_time(v.starts, when + strlen(when), sizeof(when) - strlen(when));
 	}
+	if (v.ends != 0) {
+		strcat(when, " until ");
+		format_time(v.ends, when + strlen(when), sizeof(when) - strlen(when));
+	}
+	rc = admin_change(ctx, "vacation.set", full, json_obj_finish(&details),
+	                  "vacation reply set for %s%s", full, when);
+	if (rc == 0 && v.ends != 0 && v.ends <= (int64_t)time(NULL))
+		admin_note("--until is already past: no reply will be sent");
 	json_obj_free(&details);
 out:
 	free(array);
@@ -332,18 +311,13 @@ static const struct db_stmt stmt_off = {
 
 static int cmd_off(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {ADMIN_COMMON_OPTIONS};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
 	PGresult *res;
 	int64_t id;
-	int c, rc, was_active;
+	int rc, was_active;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1)
-		return EX_USAGE;
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0)
+	if ((rc = admin_no_options(ctx, &argc, &argv, 1, 1)) != 0 ||
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		return rc;
 	const char *params[1] = {admin_i64(idbuf, id)};
 	if ((rc = admin_begin(ctx)) != 0 || (rc = admin_exec(ctx, &stmt_off, 1, params, &res)) != 0)
@@ -354,6 +328,7 @@ static int cmd_off(struct admin_ctx *ctx, int argc, char **argv)
 	}
 	was_active = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
+	/* The audit row says when it was off already; the result's details are empty. */
 	if ((rc = admin_audit(ctx, "vacation.off", full,
 	                      was_active ? "{}" : "{\"was_off\":true}")) != 0 ||
 	    (rc = admin_commit(ctx)) != 0)
@@ -374,38 +349,23 @@ static const struct out_col show_cols[] = {
     {"body", "BODY", OUT_TEXT, 0},
 };
 
-#define UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-static const struct db_stmt
-    stmt_show =
-        {"admin_vacation_show",
-         "SELECT $2::text, CASE WHEN NOT active THEN 'off' WHEN starts > now() THEN 'scheduled'"
-         " WHEN ends <= now() THEN 'ended' ELSE 'on' END, subject, " UTC_TEXT(
-             "starts") ", " UTC_TEXT("ends") ", days, array_to_string(addresses, "
-                                             "E'\\n'), " UTC_TEXT("modified") ", body FROM "
-                                                                              "vacations WHERE "
-                                                                              "mailbox_id = $1"};
+/* clang-format off */
+static const struct db_stmt stmt_show = {
+    "admin_vacation_show",
+    "SELECT $2::text, CASE WHEN NOT active THEN 'off' WHEN starts > now() THEN 'scheduled'"
+    " WHEN ends <= now() THEN 'ended' ELSE 'on' END, subject, " ADMIN_SQL_UTC(
+        "starts") ", " ADMIN_SQL_UTC("ends") ", days, array_to_string(addresses, E'\\n'), "
+    ADMIN_SQL_UTC("modified") ", body FROM vacations WHERE mailbox_id = $1"};
+/* clang-format on */
 
 static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"script", no_argument, NULL, O_SCRIPT},
-	    ADMIN_COMMON_OPTIONS,
-	};
 	char full[ADDR_BUFSZ], idbuf[ADMIN_I64_BUFSZ];
-	PGresult *res;
 	int64_t id;
-	int c, rc, script = 0;
+	int rc, script = 0;
 
-	while ((c = admin_getopt(ctx, argc, argv, ADMIN_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (c != O_SCRIPT)
-			return EX_USAGE;
-		script = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if ((rc = admin_nargs(ctx, argc, 1, 1)) != 0 ||
-	    (rc = admin_sieve_mailbox(ctx, argv[0], full, &id)) != 0)
+	if ((rc = admin_flag_option(ctx, &argc, &argv, "script", '\0', &script, 1, 1)) != 0 ||
+	    (rc = admin_mailbox_arg(ctx, argv[0], full, &id)) != 0)
 		return rc;
 	if (script) {
 		struct vacation v;
@@ -414,8 +374,7 @@ static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 		bool found;
 
 		if (vacation_load(ctx->conn, id, &v, &found, &error) != DB_OK)
-			return admin_error(EX_TEMPFAIL, "database unavailable, try again later: %s",
-			                   error);
+			return admin_unavailable(error);
 		if (!found)
 			return admin_error(EX_NOUSER, "%s has no vacation reply", full);
 		rc = vacation_script(&v, &text, &error) < 0 ? admin_error(EX_DATAERR, "%s", error)
@@ -427,14 +386,8 @@ static int cmd_show(struct admin_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	const char *params[2] = {admin_i64(idbuf, id), full};
-	if ((rc = admin_exec(ctx, &stmt_show, 2, params, &res)) != 0)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = admin_error(EX_NOUSER, "%s has no vacation reply", full);
-	else
-		out_object(ctx->json, show_cols, ARRAY_SIZE(show_cols), res, 0);
-	PQclear(res);
-	return rc;
+	return admin_show(ctx, &stmt_show, 2, params, show_cols, ARRAY_SIZE(show_cols),
+	                  "%s has no vacation reply", full);
 }
 
 const struct admin_cmd admin_vacation_cmds[] = {

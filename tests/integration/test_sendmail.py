@@ -35,7 +35,9 @@ def test_queue_while_down_then_pickup():
         sendmail(env, ["-t", "-i"], text)
         assert len(env.files("maildrop")) == 1 and env.files("incoming") == []
         env.start_qmgr()
-        env.wait(lambda: env.lmtp.count() == 1 and env.files("maildrop") == [], what="pickup")
+        # the remote recipient's entry reaches deferred/ after the local delivery
+        env.wait(lambda: env.lmtp.count() == 1 and env.files("maildrop") == [] and
+                 len(env.files("deferred")) == 1, what="pickup")
         frm, rcpts, data = env.lmtp.messages[0]
         # Sender: the caller's login in sendmail_domain; list@ expanded once, bob only once.
         assert frm == "root@example.test", frm
