@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct imapd_user_count {
 	int64_t mailbox_id;
@@ -78,6 +79,9 @@ void imap_login_end(struct imap_session *sess)
 {
 	imap_view_close(sess);
 	imap_notify_unsubscribe(sess->d->notify, &sess->sub);
+	if (sess->mail_dir_open && sess->mail_dirfd >= 0)
+		close(sess->mail_dirfd);
+	sess->mail_dir_open = false;
 	if (sess->counted)
 		imapd_user_logout(sess->d, sess->mailbox.id);
 	sess->counted = false;
