@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +378,86 @@ static int b64val(unsigned char c)
 	if (c == '/')
 		return 63;
 	return -1;
+}
+
+/* RFC 2047 5(3): the characters a Q encoded-word may hold as they are, in any context. */
+static int q_literal(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
+/* RFC 2047 4.2: "_" for a space, the literal characters, else =XX. */
+static size_t q_cost(unsigned char c)
+{
+	return q_literal(c) || c == ' ' ? 1 : 3;
+}
+
+static void append_b(const char *s, size_t len, struct sbuf *out)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *tmp = xmalloc(n);
+
+	sodium_bin2base64(tmp, n, (const unsigned char *)s, len, sodium_base64_VARIANT_ORIGINAL);
+	sbuf_append(out, tmp, n - 1);
+	free(tmp);
+}
+
+static void append_q(const char *s, size_t len, struct sbuf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ')
+			sbuf_append(out, "_", 1);
+		else if (q_literal(c))
+			sbuf_append(out, &s[i], 1);
+		else
+			sbuf_appendf(out, "=%02X", c);
+	}
+}
+
+void mime_header_encode(const char *s, size_t len, size_t first_max, const char *sep,
+			struct sbuf *out)
+{
+	size_t chars = 0, ascii = 0, start = 0;
+	int b;
+
+	for (size_t i = 0; i < len; i += mime_utf8_char_len(s + i, len - i)) {
+		chars++;
+		if ((unsigned char)s[i] < 0x80)
+			ascii++;
+	}
+	b = ascii * 2 <= chars;
+	if (first_max == 0 || first_max > MIME_ENCODED_TEXT_MAX)
+		first_max = MIME_ENCODED_TEXT_MAX;
+	while (start < len) {
+		size_t end = start, cost = 0, max = start == 0 ? first_max : MIME_ENCODED_TEXT_MAX;
+
+		while (end < len) {
+			size_t n = mime_utf8_char_len(s + end, len - end), c = 0;
+
+			if (b) {
+				c = (end + n - start + 2) / 3 * 4 - cost;
+			} else {
+				for (size_t i = 0; i < n; i++)
+					c += q_cost((unsigned char)s[end + i]);
+			}
+			if (cost + c > max && end > start)
+				break;
+			cost += c;
+			end += n;
+		}
+		if (start > 0)
+			sbuf_append_str(out, sep);
+		sbuf_append_str(out, b ? "=?utf-8?B?" : "=?utf-8?Q?");
+		if (b)
+			append_b(s + start, end - start, out);
+		else
+			append_q(s + start, end - start, out);
+		sbuf_append(out, "?=", 2);
+		start = end;
+	}
 }
 
 void mime_base64_decode(const char *in, size_t len, struct sbuf *out)

@@ -35,6 +35,19 @@ void mime_content_type_clear(struct mime_content_type *ct);
 
 /* RFC 2047: decode the encoded-words of a header value and append UTF-8 to out. */
 void mime_header_decode(const char *value, size_t len, struct sbuf *out);
+/* RFC 2047 2: the text of an encoded-word, 75 characters less "=?utf-8?Q?" and "?=". */
+#define MIME_ENCODED_TEXT_MAX (75 - 12)
+/*
+ * RFC 2047: UTF-8 text as encoded-words, each holding whole characters (RFC
+ * 2047 5) and at most MIME_ENCODED_TEXT_MAX characters of encoded text (the
+ * first at most first_max; 0: the same), separated by sep (" ", or "\r\n " to
+ * fold). Q when most characters are ASCII, else B (RFC 2047 4); Q keeps only
+ * the characters allowed in every context (RFC 2047 5(3)), so the words may
+ * stand in a phrase (a display name) too. Line breaks and controls end up
+ * encoded, never raw.
+ */
+void mime_header_encode(const char *s, size_t len, size_t first_max, const char *sep,
+			struct sbuf *out);
 
 void mime_base64_decode(const char *in, size_t len, struct sbuf *out);
 void mime_qp_decode(const char *in, size_t len, struct sbuf *out);

@@ -19,7 +19,7 @@
 
 #include "iostream.h"
 #include "message.h"
-#include "sasl_server.h"
+#include "mime.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -198,33 +198,18 @@ static void message_id(const struct lmtpd_sieve_mail *m, struct sbuf *out)
 	sbuf_appendf(out, "@%s>\r\n", m->hostname);
 }
 
-/* A header field value: as is when ASCII, else one RFC 2047 B encoded-word per 45 bytes. */
+/* A header field value: as is when printable ASCII, else RFC 2047 encoded-words, folded. */
 static void header_text(struct sbuf *out, const char *text)
 {
-	bool ascii = true;
 	size_t len = strlen(text);
 
 	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)text[i] >= 0x80 || text[i] == '\r' || text[i] == '\n')
-			ascii = false;
+		if ((unsigned char)text[i] >= 0x80 || text[i] == '\r' || text[i] == '\n') {
+			mime_header_encode(text, len, 0, "\r\n ", out);
+			return;
+		}
 	}
-	if (ascii) {
-		sbuf_append_str(out, text);
-		return;
-	}
-	for (size_t i = 0; i < len;) {
-		size_t n = len - i > 45 ? 45 : len - i;
-
-		/* never split a UTF-8 sequence */
-		while (i + n < len && n > 1 && ((unsigned char)text[i + n] & 0xc0) == 0x80)
-			n--;
-		if (i > 0)
-			sbuf_append_str(out, "\r\n ");
-		sbuf_append_str(out, "=?UTF-8?B?");
-		sasl_base64_encode(text + i, n, out);
-		sbuf_append_str(out, "?=");
-		i += n;
-	}
+	sbuf_append(out, text, len);
 }
 
 /* The header block of the message (up to the empty line), for notices. */

@@ -13,15 +13,13 @@
 #include "sieve_private.h"
 #include "sieve_commands.h"
 #include "log.h"
-#include "sasl_server.h"
+#include "mime.h"
 
 #include <string.h>
 
 #define EDITHEADER_MAX_VALUE 8192
 /* RFC 5322 2.1.1: lines of at most 998 characters; a longer word is encoded to be split. */
 #define EDITHEADER_MAX_WORD 900
-/* RFC 2047 2: an encoded-word is at most 75 characters; "=?utf-8?Q?" and "?=" take 12. */
-#define EW_MAX_TEXT (75 - 12)
 
 static const char *const protected_fields[] = {"received", "auto-submitted"};
 
@@ -63,18 +61,6 @@ SIEVE_VALIDATE(deleteheader)
 	return check_name(vc, &node->pos[0]->strs[0]);
 }
 
-/* RFC 2047 5(3): the characters a Q encoded-word may hold as they are, in any context. */
-static int q_literal(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
-}
-
-static size_t q_cost(unsigned char c)
-{
-	return q_literal(c) || c == ' ' ? 1 : 3; /* RFC 2047 4.2: "_" for space, else =XX */
-}
-
 static int is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -101,62 +87,6 @@ static int word_needs_encoding(const char *w, size_t len)
 }
 
 /*
- * RFC 2047: text as UTF-8 encoded-words separated by a space, each at most 75
- * characters and holding whole characters (RFC 2047 5). RFC 2047 4: Q when
- * most of the characters are ASCII, else B. The first word's encoded text
- * takes at most first_max characters (it may share its line with the name).
- */
-static void encode_words(const char *s, size_t len, size_t first_max, struct sbuf *out)
-{
-	size_t i, chars = 0, ascii = 0, start = 0;
-	int b;
-
-	for (i = 0; i < len; i += mime_utf8_char_len(s + i, len - i)) {
-		chars++;
-		if ((unsigned char)s[i] < 0x80)
-			ascii++;
-	}
-	b = ascii * 2 <= chars;
-	while (start < len) {
-		size_t end = start, cost = 0, max = start == 0 ? first_max : EW_MAX_TEXT;
-
-		while (end < len) {
-			size_t n = mime_utf8_char_len(s + end, len - end), c = 0;
-
-			if (b) {
-				c = (end + n - start + 2) / 3 * 4 - cost;
-			} else {
-				for (i = 0; i < n; i++)
-					c += q_cost((unsigned char)s[end + i]);
-			}
-			if (cost + c > max && end > start)
-				break;
-			cost += c;
-			end += n;
-		}
-		if (start > 0)
-			sbuf_append_str(out, " ");
-		sbuf_append_str(out, b ? "=?utf-8?B?" : "=?utf-8?Q?");
-		if (b) {
-			sasl_base64_encode(s + start, end - start, out);
-		} else {
-			for (i = start; i < end; i++) {
-				unsigned char c = (unsigned char)s[i];
-
-				if (c == ' ')
-					sbuf_append_str(out, "_");
-				else if (q_literal(c))
-					sbuf_append(out, &s[i], 1);
-				else
-					sbuf_appendf(out, "=%02X", c);
-			}
-		}
-		sbuf_append_str(out, "?=");
-		start = end;
-	}
-}
-
-/*
  * One line of a value: the words from the first to the last that need it
  * become encoded-words (the white space between them is encoded with them);
  * the text before and after stays readable. lead: characters before s on
@@ -164,7 +94,7 @@ static void encode_words(const char *s, size_t len, size_t first_max, struct sbu
  */
 static void encode_line(const char *s, size_t len, size_t lead, struct sbuf *out)
 {
-	size_t first_max = EW_MAX_TEXT;
+	size_t first_max = MIME_ENCODED_TEXT_MAX;
 	size_t i = 0, first = len, last = 0;
 
 	while (i < len) {
@@ -196,10 +126,10 @@ static void encode_line(const char *s, size_t len, size_t lead, struct sbuf *out
 		;
 	if (lead > 0 && i == first && lead + first + 12 + 12 <= 76)
 		first_max = 76 - lead - first - 12;
-	if (first_max > EW_MAX_TEXT)
-		first_max = EW_MAX_TEXT;
+	if (first_max > MIME_ENCODED_TEXT_MAX)
+		first_max = MIME_ENCODED_TEXT_MAX;
 	sbuf_append(out, s, first);
-	encode_words(s + first, last - first, first_max, out);
+	mime_header_encode(s + first, last - first, first_max, " ", out);
 	sbuf_append(out, s + last, len - last);
 }
 

@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "bounce_dsn.h"
 #include "log.h"
+#include "mime.h"
 #include "qmgr.h"
 #include "queue_dir.h"
 #include "queue_maildrop.h"
@@ -22,7 +23,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,15 +113,12 @@ static void scan_header(const char *buf, size_t len, struct header_facts *facts)
 	}
 }
 
-/* RFC 5322 3.4 display name: a quoted string, or RFC 2047 base64 when not ASCII. */
+/* RFC 5322 3.4 display name: a quoted string, or RFC 2047 encoded-words when not ASCII. */
 static void append_display_name(struct sbuf *b, const char *name)
 {
 	if (has_8bit(name)) {
-		size_t len = strlen(name);
-		unsigned char *enc = xmalloc(4 * ((len + 2) / 3) + 1);
-		EVP_EncodeBlock(enc, (const unsigned char *)name, (int)len);
-		sbuf_appendf(b, "=?utf-8?b?%s?= ", enc);
-		free(enc);
+		mime_header_encode(name, strlen(name), 0, "\r\n ", b);
+		sbuf_append(b, " ", 1);
 		return;
 	}
 	sbuf_append(b, "\"", 1);

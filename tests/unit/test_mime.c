@@ -6,6 +6,7 @@
  * limits; walking the tree; decoded part bodies.
  */
 #include "mime.h"
+#include "util.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -62,6 +63,55 @@ START_TEST(test_encoded_words)
 	check_decode("=?bogus-charset?q?abc?=", "abc");
 	check_decode("raw \xff byte", "raw \xef\xbf\xbd byte");
 	check_decode("", "");
+}
+END_TEST
+
+/* Encode, check every word's length and the separators, and decode back. */
+static void encode_roundtrip(const char *text, const char *sep, const char *want_start)
+{
+	struct sbuf enc = {0}, dec = {0};
+	const char *p;
+
+	mime_header_encode(text, strlen(text), 0, sep, &enc);
+	ck_assert_msg(strncmp(sbuf_str(&enc), want_start, strlen(want_start)) == 0, "%s",
+		      sbuf_str(&enc));
+	for (p = sbuf_str(&enc); *p != '\0';) {
+		const char *end = strstr(p, "?=");
+
+		ck_assert_msg(strncmp(p, "=?utf-8?", 8) == 0 && end != NULL, "%s", p);
+		ck_assert_int_le(end + 2 - p, 75); /* RFC 2047 2 */
+		p = end + 2;
+		if (*p != '\0') {
+			ck_assert_msg(strncmp(p, sep, strlen(sep)) == 0, "%s", p);
+			p += strlen(sep);
+		}
+	}
+	for (p = sbuf_str(&enc); *p != '\0'; p++)
+		ck_assert((unsigned char)*p < 0x80 && (*p != '\r' || strcmp(sep, "\r\n ") == 0));
+	/* a folded header value is unfolded before it is decoded */
+	mime_header_decode(sbuf_str(&enc), enc.len, &dec);
+	if (strcmp(sep, " ") == 0)
+		ck_assert_str_eq(sbuf_str(&dec), text);
+	sbuf_free(&enc);
+	sbuf_free(&dec);
+}
+
+START_TEST(test_encode_words)
+{
+	encode_roundtrip("J\xc3\xb6rg Nobody", " ", "=?utf-8?Q?J=C3=B6rg_Nobody?=");
+	encode_roundtrip("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", " ",
+			 "=?utf-8?B?0J/RgNC40LLQtdGC?=");
+	/* control characters and quotes are encoded, never raw (header injection) */
+	encode_roundtrip("a\r\nBcc: x \"\xc3\xa9\"", " ", "=?utf-8?Q?a=0D=0ABcc=3A_x_=22=C3=A9=22?=");
+	/* long text: several words, whole UTF-8 characters in each */
+	encode_roundtrip("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+			 " ", "=?utf-8?B?");
+	encode_roundtrip("Abwesenheit: R\xc3\xbc" "ckkehr am Montag, dem 7. Dezember, "
+			 "bitte wenden Sie sich an die Vertretung", "\r\n ", "=?utf-8?Q?Abwesenheit");
 }
 END_TEST
 
@@ -258,6 +308,7 @@ static Suite *mime_suite(void)
 
 	tcase_add_test(tc, test_content_type);
 	tcase_add_test(tc, test_encoded_words);
+	tcase_add_test(tc, test_encode_words);
 	tcase_add_test(tc, test_transfer_encodings);
 	tcase_add_test(tc, test_charsets);
 	tcase_add_test(tc, test_tree);
