@@ -12,8 +12,9 @@
 #     ratio = Dovecot time / Sluice time (> 1: Sluice is faster; goal >= 1.5)
 #   the same commands from bench/imap_bench.py rawbench (a raw socket client that reads the
 #     answers into memory without parsing them), on both servers: their own time, since
-#     imaplib's parsing is a large part of imapbench's FETCH figures; and imaplib's floor:
-#     imapbench against a server that replays Sluice's captured answers from memory
+#     imaplib's parsing is a large part of imapbench's FETCH figures; and imaplib's own CPU time
+#     in each command (imap_bench.py imapcpu: imapbench's steps), below which imapbench's
+#     timing of a server cannot go
 #   memory: SESSIONS (1,000) logged-in idle sessions over implicit TLS (IMAPS), INBOX examined,
 #     opened one after the other by the reference's `tools/benchlib.py imapidle`; while they
 #     are open bench/imap_bench.py reads /proc/PID/smaps_rollup (PSS) and /proc/PID/status:
@@ -122,6 +123,11 @@ if [ "$REFERENCE" = 1 ]; then
 		die "rawbench against Dovecot failed: $WORK/dovecot-rawbench.out"
 	$helper imapout "$WORK/dovecot-rawbench.out" --expect $((MSGS + 1)) --runs "$RUNS" >"$WORK/dovecot-rawbench.json" ||
 		die "rawbench did not see Dovecot's whole mailbox: $WORK/dovecot-rawbench.out"
+	log "Dovecot: imaplib's own CPU time in each command (imap_bench.py imapcpu)"
+	$helper imapcpu 127.0.0.1 10143 "$IMAP_USER" "$IMAP_PASS" "$RUNS" somethingrare >"$WORK/dovecot-imapcpu.out" ||
+		die "imapcpu against Dovecot failed: $WORK/dovecot-imapcpu.out"
+	$helper imapout "$WORK/dovecot-imapcpu.out" --prefix "cpu " --expect $((MSGS + 1)) --runs "$RUNS" \
+		>"$WORK/dovecot-imapcpu.json" || die "imapcpu did not see Dovecot's whole mailbox: $WORK/dovecot-imapcpu.out"
 	log "Dovecot: bench.sh rss (RCPT=$IMAP_USER: 10 sessions of the same user, INBOX examined)"
 	RCPT=$IMAP_USER "$ref/bench.sh" rss >>"$WORK/ref-bench.log" 2>&1 || die "reference bench failed: $WORK/ref-bench.log"
 	rss_row() {
@@ -172,7 +178,8 @@ if mem["established"] < int(n) or mem["imap_procs"] < int(n) or mem["login_procs
     sys.exit("Dovecot held %d connections, %d imap and %d imap-login processes of %s"
              % (mem["established"], mem["imap_procs"], mem["login_procs"], n))
 json.dump({"imapbench": json.load(open(work + "/dovecot-imapbench.json")),
-           "rawbench": json.load(open(work + "/dovecot-rawbench.json")), "memory": mem, "tls": tls,
+           "rawbench": json.load(open(work + "/dovecot-rawbench.json")),
+           "imapcpu": json.load(open(work + "/dovecot-imapcpu.json")), "memory": mem, "tls": tls,
            "rss10": {"imap_pss_kib": float(rss_imap), "login_pss_kib": float(rss_login)}},
           open(work + "/dovecot.json", "w"), indent=1)
 EOF

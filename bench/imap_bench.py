@@ -19,9 +19,9 @@ Subcommands:
           imaplib: LOGIN, EXAMINE INBOX, FETCH 1:* (FLAGS UID RFC822.SIZE),
           FETCH 1:* BODY.PEEK[], SEARCH TEXT "somethingrare"), and checks what
           it saw (N+1 messages, N+1 bodies, 1 hit);
-        - the same commands from `rawbench` (below), keeping the last run's
-          answers, and imapbench against `replay` of those answers (the
-          floor: python imaplib's own cost);
+        - the same commands from `rawbench` (below): the server's own time;
+        - the same commands from `imapcpu` (below): python imaplib's own CPU
+          time in each command, what its timings cannot go below;
         - memory: restarts sluice-imapd (a fresh process: nothing left from
           the 44 MB FETCH), opens and closes one TLS session (login, EXAMINE),
           takes the PSS/RSS of the process (baseline), then holds SESSIONS
@@ -49,18 +49,23 @@ Subcommands:
       tagged completion, with no parsing, so the time is the server's. Prints
       imapbench's line format (the bytes are those of the whole answer).
 
-  replay CAPTURE PORT_FILE
-      An IMAP server answering EXAMINE, FETCH and SEARCH with the answers
-      rawbench captured, at once; writes its port to PORT_FILE.
+  imapcpu HOST PORT USER PASS RUNS RARE
+      benchlib.py imapbench's steps, line for line with python imaplib, and
+      the CPU time the client process used in each (time.process_time():
+      user + system). Prints imapbench's line format with "cpu " before it.
+      When a server is faster than its client can parse, imapbench's time of
+      a command is about this figure: the client's, not the server's.
 
   tlsinfo HOST PORT        the TLS version and cipher a default python client gets
-  imapout FILE [--expect N --runs R]   parses `benchlib.py imapbench` output into JSON
-                           (stdout); with --expect, fails unless every run saw N messages
+  imapout FILE [--expect N --runs R] [--prefix P]   parses `benchlib.py imapbench` output
+                           (lines after P: "cpu " for imapcpu) into JSON (stdout); with
+                           --expect, fails unless every run saw N messages
   dovecot-memory BASE LOADED N   Dovecot's per-session figures from two `pss` files
   table --dovecot J --sluice J [--out FILE]   the results table of bench/imap.sh
 """
 import argparse
 import contextlib
+import imaplib
 import json
 import os
 import re
@@ -191,11 +196,11 @@ def tlsinfo(host, port):
             return "%s %s" % (s.version(), s.cipher()[0])
 
 
-def parse_imapbench(text):
-    """The lines of `benchlib.py imapbench` as dicts."""
+def parse_imapbench(text, prefix=""):
+    """The lines of `benchlib.py imapbench` (after prefix) as dicts."""
     runs = []
     for line in text.splitlines():
-        m = re.match(r"run=(\d+) exists=(\d+) login_s=([0-9.]+) select_s=([0-9.]+) fetch_meta_s=([0-9.]+) "
+        m = re.match(re.escape(prefix) + r"run=(\d+) exists=(\d+) login_s=([0-9.]+) select_s=([0-9.]+) fetch_meta_s=([0-9.]+) "
                      r"\((\d+)\) fetch_body_s=([0-9.]+) \((\d+) msgs, (\d+) bytes\) search_text_s=([0-9.]+) "
                      r"\(hits=(\d+)\)", line)
         if not m:
@@ -245,10 +250,9 @@ def raw_command(sock, tag, text):
             return elapsed, b"".join(chunks)
 
 
-def rawbench(host, port, user, password, runs, rare, capture=None):
+def rawbench(host, port, user, password, runs, rare):
     """imapbench's commands and output lines from a raw socket client: it reads the answers into
-    memory and only looks for the tagged completion, so the time is the server's (and the kernel's).
-    capture: a folder where the last run's answers are kept (for replay)."""
+    memory and only looks for the tagged completion, so the time is the server's (and the kernel's)."""
     for r in range(1, runs + 1):
         t = time.perf_counter()
         sock = socket.create_connection((host, port), timeout=120)
@@ -270,81 +274,35 @@ def rawbench(host, port, user, password, runs, rare, capture=None):
         print(f"run={r} exists={exists} login_s={t_login:.4f} select_s={t_select:.4f} fetch_meta_s={t_meta:.4f} "
               f"({nmeta}) fetch_body_s={t_body:.4f} ({nbody} msgs, {len(body)} bytes) "
               f"search_text_s={t_search:.4f} (hits={hits})", flush=True)
-        if capture and r == runs:
-            for name, data in (("examine", sel), ("meta", meta), ("body", body), ("search", search)):
-                with open(os.path.join(capture, name + ".bin"), "wb") as f:
-                    f.write(data)
 
 
-def replay(capture, port_file):
-    """An IMAP server that answers from the captured answers at once (no work): the time
-    imapbench measures against it is python imaplib's own cost, the floor of every timing."""
-    answers = {}
-    for name in ("examine", "meta", "body", "search"):
-        with open(os.path.join(capture, name + ".bin"), "rb") as f:
-            data = f.read()
-        cut = data.rfind(b"\r\n", 0, len(data) - 2) + 2  # the tagged line is the last one
-        answers[name] = (data[:cut], data[cut:].split(b" ", 1)[1])
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(8)
-    with open(port_file + ".tmp", "w") as f:
-        f.write(str(ls.getsockname()[1]))
-    os.rename(port_file + ".tmp", port_file)
-    while True:
-        conn, _ = ls.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        f = conn.makefile("rb")
-        conn.sendall(b"* OK [CAPABILITY IMAP4rev1] replay ready\r\n")
-        while True:
-            line = f.readline()
-            if not line:
-                break
-            tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
-            word = rest.split(b" ", 1)[0].upper()
-            if word in (b"EXAMINE", b"SELECT"):
-                key = "examine"
-            elif word == b"FETCH":
-                key = "body" if b"BODY" in rest.upper() else "meta"
-            elif word == b"SEARCH":
-                key = "search"
-            elif word == b"LOGOUT":
-                conn.sendall(b"* BYE\r\n" + tag + b" OK LOGOUT completed\r\n")
-                break
-            else:
-                conn.sendall(tag + b" OK done\r\n")
-                continue
-            untagged, completion = answers[key]
-            conn.sendall(untagged + tag + b" " + completion)
-        f.close()
-        conn.close()
+def imapcpu(host, port, user, password, runs, rare):
+    """benchlib.py imapbench's steps (the same imaplib calls, in the same order, holding the same
+    results) with the client's own CPU seconds in each step, printed as "cpu " + its line format."""
+    def step(fn):
+        c = time.process_time()
+        out = fn()
+        return time.process_time() - c, out
 
-
-def floor(capture, benchlib, runs, rare, out):
-    """imapbench against replay(): returns its runs."""
-    port_file = os.path.join(capture, "replay.port")
-    if os.path.exists(port_file):
-        os.unlink(port_file)
-    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "replay", capture, port_file])
-    try:
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the replay server did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            port = int(f.read())
-        p = subprocess.run([sys.executable, benchlib, "imapbench", "127.0.0.1", str(port), USER, PASSWORD,
-                            str(runs), rare], capture_output=True, text=True, timeout=1800)
-        with open(out, "w") as f:
-            f.write(p.stdout + p.stderr)
-        if p.returncode != 0:
-            raise RuntimeError("imapbench against the replay failed: %s" % p.stderr.strip()[-2000:])
-        return parse_imapbench(p.stdout)
-    finally:
-        server.terminate()
-        server.wait()
+    for r in range(1, runs + 1):
+        c0 = time.process_time()
+        m = imaplib.IMAP4(host, port)
+        m.login(user, password)
+        c_login = time.process_time() - c0
+        c_select, (typ, d) = step(lambda: m.select("INBOX", readonly=True))
+        exists = int(d[0])
+        c_meta, (typ, d) = step(lambda: m.fetch("1:*", "(FLAGS UID RFC822.SIZE)"))
+        nmeta = len(d)
+        c_body, (typ, d) = step(lambda: m.fetch("1:*", "(BODY.PEEK[])"))
+        nbody = sum(1 for x in d if isinstance(x, tuple))
+        nbytes = sum(len(x[1]) for x in d if isinstance(x, tuple))
+        del d
+        c_search, (typ, d) = step(lambda: m.search(None, "TEXT", '"%s"' % rare))
+        hits = len(d[0].split())
+        m.logout()
+        print(f"cpu run={r} exists={exists} login_s={c_login:.4f} select_s={c_select:.4f} fetch_meta_s={c_meta:.4f} "
+              f"({nmeta}) fetch_body_s={c_body:.4f} ({nbody} msgs, {nbytes} bytes) search_text_s={c_search:.4f} "
+              f"(hits={hits})", flush=True)
 
 
 # ------------------------------------------------------------------ Sluice's stack
@@ -521,21 +479,17 @@ def run_sluice(args):
         check_imapbench(runs, args.messages + 1, args.runs)
         result["imapbench"] = runs
 
-        log("raw client, %d runs" % args.runs)
-        capture = os.path.join(args.work, "capture")
-        os.makedirs(capture, exist_ok=True)
-        out = os.path.join(args.work, "rawbench.out")
-        with open(out, "w") as f, contextlib.redirect_stdout(f):
-            rawbench("127.0.0.1", stack.imap_port, USER, PASSWORD, args.runs, RARE, capture)
-        with open(out) as f:
-            text = f.read()
-        sys.stderr.write(text)
-        runs = parse_imapbench(text)
-        check_imapbench(runs, args.messages + 1, args.runs)
-        result["rawbench"] = runs
-        log("imaplib's floor: imapbench against a replay of those answers")
-        result["floor"] = floor(capture, args.benchlib, args.runs, RARE, os.path.join(args.work, "floor.out"))
-        check_imapbench(result["floor"], args.messages + 1, args.runs)
+        for key, fn, prefix in (("rawbench", rawbench, ""), ("imapcpu", imapcpu, "cpu ")):
+            log("%s, %d runs" % (key, args.runs))
+            out = os.path.join(args.work, key + ".out")
+            with open(out, "w") as f, contextlib.redirect_stdout(f):
+                fn("127.0.0.1", stack.imap_port, USER, PASSWORD, args.runs, RARE)
+            with open(out) as f:
+                text = f.read()
+            sys.stderr.write(text)
+            runs = parse_imapbench(text, prefix)
+            check_imapbench(runs, args.messages + 1, args.runs)
+            result[key] = runs
 
         log("memory: fresh sluice-imapd, %d idle TLS sessions on port %d" % (args.sessions, stack.imaps_port))
         stack.restart_imapd()
@@ -622,14 +576,8 @@ def table(dov, slu):
           % (slu["messages"], slu["size"], slu["runs"]))
     block("rawbench", "The same commands from imap_bench.py rawbench (raw socket, answers read into memory, no "
                       "parsing): the servers' own time")
-    fl = slu.get("floor")
-    if fl:
-        lines.append("python imaplib's floor: benchlib.py imapbench against a server replaying Sluice's captured "
-                     "answers from memory (no work)")
-        for k in TIMINGS:
-            v = [r[k] for r in fl]
-            lines.append("%-36s %s (%s)" % (names[k], fmt_s(med(v)), ", ".join(fmt_s(x) for x in v)))
-        lines.append("")
+    block("imapcpu", "python imaplib's own CPU time in each command (imap_bench.py imapcpu: imapbench's steps "
+                     "and results): imapbench's time cannot go below it; ratio = Dovecot's client CPU / Sluice's")
     dm, sm = dov.get("memory"), slu["memory"]
     n = slu["sessions"]
     lines.append("Memory per idle logged-in IMAP session over implicit TLS, INBOX (%d messages) examined; "
@@ -704,16 +652,14 @@ def main():
     p.add_argument("--names", default="imap,imap-login")
     p.add_argument("--tree", type=int)
     p.add_argument("--port", type=int)
-    r = sub.add_parser("rawbench")
-    r.add_argument("host")
-    r.add_argument("port", type=int)
-    r.add_argument("user")
-    r.add_argument("password")
-    r.add_argument("runs", type=int)
-    r.add_argument("rare")
-    rp = sub.add_parser("replay")
-    rp.add_argument("capture")
-    rp.add_argument("port_file")
+    for client in ("rawbench", "imapcpu"):
+        c = sub.add_parser(client)
+        c.add_argument("host")
+        c.add_argument("port", type=int)
+        c.add_argument("user")
+        c.add_argument("password")
+        c.add_argument("runs", type=int)
+        c.add_argument("rare")
     t = sub.add_parser("tlsinfo")
     t.add_argument("host")
     t.add_argument("port", type=int)
@@ -721,6 +667,7 @@ def main():
     o.add_argument("file")
     o.add_argument("--expect", type=int)
     o.add_argument("--runs", type=int)
+    o.add_argument("--prefix", default="")
     d = sub.add_parser("dovecot-memory")
     d.add_argument("baseline")
     d.add_argument("loaded")
@@ -737,15 +684,14 @@ def main():
         r = measure(pid=args.pid, ppid=args.ppid, names=set(args.names.split(",")), tree=args.tree, port=args.port)
         with open(args.out, "w") as f:
             json.dump(r, f, indent=1)
-    elif args.cmd == "rawbench":
-        rawbench(args.host, args.port, args.user, args.password, args.runs, args.rare)
-    elif args.cmd == "replay":
-        replay(args.capture, args.port_file)
+    elif args.cmd in ("rawbench", "imapcpu"):
+        client = rawbench if args.cmd == "rawbench" else imapcpu
+        client(args.host, args.port, args.user, args.password, args.runs, args.rare)
     elif args.cmd == "tlsinfo":
         print(tlsinfo(args.host, args.port))
     elif args.cmd == "imapout":
         with open(args.file) as f:
-            runs = parse_imapbench(f.read())
+            runs = parse_imapbench(f.read(), args.prefix)
         if args.expect is not None:
             check_imapbench(runs, args.expect, args.runs if args.runs else len(runs))
         print(json.dumps(runs))

@@ -14,6 +14,7 @@
 
 #include "auth_client.h"
 #include "imap_db.h"
+#include "imap_message.h"
 #include "imap_notify.h"
 #include "imap_view.h"
 #include "iostream.h"
@@ -26,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct imapd_user_count {
 	int64_t mailbox_id;
@@ -79,9 +79,7 @@ void imap_login_end(struct imap_session *sess)
 {
 	imap_view_close(sess);
 	imap_notify_unsubscribe(sess->d->notify, &sess->sub);
-	if (sess->mail_dir_open && sess->mail_dirfd >= 0)
-		close(sess->mail_dirfd);
-	sess->mail_dir_open = false;
+	imap_msg_forget_dir(sess);
 	if (sess->counted)
 		imapd_user_logout(sess->d, sess->mailbox.id);
 	sess->counted = false;

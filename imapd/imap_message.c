@@ -2,7 +2,8 @@
  * imap_message.c: a stored message's bytes (see imap_message.h). Blob
  * names come from the index, never from the client, and are resolved by
  * the store (store_blob_path). A header read stops at the blank line, or
- * at the message header limit of lib/message.h.
+ * at the message header limit of lib/message.h. The session keeps the last
+ * blob folder open (one fd) so a FETCH of thousands walks one name per file.
  */
 #include "imap_message.h"
 
@@ -15,45 +16,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_CHUNK 65536
 
-int imap_msg_open(struct imap_session *sess, const char *blob, const char *prefix,
+/*
+ * The blob's folder (msg/YYYYMM) as an O_PATH fd, kept from the last message:
+ * a FETCH of thousands looks up one name per file instead of the whole path.
+ * -1 when the name does not fit the cache or the folder cannot be opened.
+ */
+static int blob_dirfd(struct imap_session *sess, const char *blob, const char *path)
+{
+	const char *slash = strrchr(blob, '/');
+	size_t len = slash != NULL ? (size_t)(slash - blob) : 0;
+	char dir[PATH_MAX];
+
+	if (len == 0 || len >= sizeof(sess->blob_dir))
+		return -1;
+	if (sess->blob_dir[0] != '\0' && strncmp(sess->blob_dir, blob, len) == 0 &&
+	    sess->blob_dir[len] == '\0')
+		return sess->blob_dirfd;
+	imap_msg_forget_dir(sess);
+	/* path ends with blob: its folder is path less the file's name */
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(path) - strlen(slash)), path);
+	sess->blob_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sess->blob_dirfd < 0)
+		return -1;
+	memcpy(sess->blob_dir, blob, len);
+	sess->blob_dir[len] = '\0';
+	return sess->blob_dirfd;
+}
+
+void imap_msg_forget_dir(struct imap_session *sess)
+{
+	if (sess->blob_dir[0] != '\0')
+		close(sess->blob_dirfd);
+	sess->blob_dir[0] = '\0';
+}
+
+int imap_msg_open(struct imap_session *sess, const char *blob, const char *prefix, uint64_t size,
 		  struct imap_msg_file *f, const char **error_r)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	int dirfd;
 
 	f->fd = -1;
 	f->prefix = prefix != NULL ? prefix : "";
 	f->prefix_len = strlen(f->prefix);
+	/* the index's size, which RFC822.SIZE says too: a literal always matches it */
+	f->size = size;
 	if (store_blob_path(sess->d->store, sess->mailbox.storage_dir, blob, path, sizeof(path)) < 0) {
 		*error_r = "blob path too long";
 		return STORE_IO_ERROR;
 	}
-	if (!sess->mail_dir_open) {
-		char dir[PATH_MAX];
-
-		/* the blob path above checked storage_dir: a folder below mail_root */
-		sess->mail_dirfd = -1;
-		if (snprintf(dir, sizeof(dir), "%s/%s", store_mail_root(sess->d->store),
-			     sess->mailbox.storage_dir) < (int)sizeof(dir))
-			sess->mail_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		sess->mail_dir_open = true;
+	/* store_blob_path() checked blob: no "..", no empty level; its last one is a plain name */
+	dirfd = blob_dirfd(sess, blob, path);
+	if (dirfd >= 0) {
+		f->fd = openat(dirfd, strrchr(blob, '/') + 1, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0 && errno == ENOENT)
+			imap_msg_forget_dir(sess); /* a folder made anew since: the whole path */
 	}
-	/* a thousand messages of a FETCH: one short lookup each instead of the whole path */
-	f->fd = sess->mail_dirfd >= 0 ? openat(sess->mail_dirfd, blob, O_RDONLY | O_CLOEXEC)
-				      : open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+	if (f->fd < 0)
+		f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
 		int err = errno;
 
 		*error_r = errorf("open %s: %s", path, strerror(err));
-		imap_msg_close(f);
 		return err == ENOENT ? STORE_NOT_FOUND : STORE_IO_ERROR;
 	}
-	f->size = f->prefix_len + (uint64_t)st.st_size;
 	return STORE_OK;
 }
 

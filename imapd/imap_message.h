@@ -17,12 +17,17 @@ struct imap_msg_file {
 	int fd;
 	const char *prefix;
 	size_t prefix_len;
-	uint64_t size; /* prefix and file */
+	uint64_t size; /* prefix and file, as the index says */
 };
 
-/* Open the message of a row of the session's mailbox: STORE_OK, STORE_NOT_FOUND (gone), STORE_IO_ERROR. */
-int imap_msg_open(struct imap_session *sess, const char *blob, const char *prefix,
+/*
+ * Open the message of a row of the session's mailbox, whose size (prefix and
+ * file) the row gives: STORE_OK, STORE_NOT_FOUND (gone), STORE_IO_ERROR.
+ */
+int imap_msg_open(struct imap_session *sess, const char *blob, const char *prefix, uint64_t size,
 		  struct imap_msg_file *f, const char **error_r);
+/* Close the blob folder imap_msg_open() keeps open (at logout). */
+void imap_msg_forget_dir(struct imap_session *sess);
 void imap_msg_close(struct imap_msg_file *f);
 /* Read the message into out: whole, or up to the end of its header (and a little past it). */
 int imap_msg_read(struct imap_msg_file *f, bool header_only, struct sbuf *out,

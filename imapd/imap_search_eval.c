@@ -222,7 +222,8 @@ static bool load(struct msg *m, bool whole)
 	if (m->read_failed)
 		return false;
 	rc = imap_msg_open(m->sess, PQgetvalue(m->res, m->row, SC_BLOB),
-			   PQgetvalue(m->res, m->row, SC_PREFIX), &f, &error);
+			   PQgetvalue(m->res, m->row, SC_PREFIX),
+			   (uint64_t)imap_col_i64(m->res, m->row, SC_SIZE), &f, &error);
 	if (rc == STORE_OK) {
 		sbuf_reset(&m->data);
 		rc = imap_msg_read(&f, !whole, &m->data, &error);

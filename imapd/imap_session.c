@@ -335,6 +335,9 @@ static enum read_result read_command(struct imap_session *sess)
 
 	imap_parser_reset(sess->parser);
 	append_msgs_clear(sess);
+	/* a FETCH of bodies may have lent the stream a larger buffer: give it back */
+	if (iostream_set_write_buffer(sess->s, 0) != IOSTREAM_OK)
+		return READ_CLOSE;
 	for (;;) {
 		if (iostream_pending(sess->s) == 0 && iostream_flush(sess->s) != IOSTREAM_OK)
 			return READ_CLOSE;

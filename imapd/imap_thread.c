@@ -168,7 +168,8 @@ static size_t references_of(struct imap_session *sess, const struct imap_search_
 	size_t hsize, n = 0;
 
 	if (imap_msg_open(sess, PQgetvalue(r->res, m->row, SC_BLOB),
-			  PQgetvalue(r->res, m->row, SC_PREFIX), &file, &error) == STORE_OK) {
+			  PQgetvalue(r->res, m->row, SC_PREFIX),
+			  (uint64_t)imap_col_i64(r->res, m->row, SC_SIZE), &file, &error) == STORE_OK) {
 		if (imap_msg_read(&file, true, &data, &error) == STORE_OK &&
 		    message_header_parse(sbuf_str(&data), data.len, NULL, &hdr, &hsize, &error) == 0) {
 			if ((refs = message_header_get(&hdr, "references", 0)) != NULL)

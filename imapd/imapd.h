@@ -112,9 +112,9 @@ struct imap_session {
 	struct store_mailbox mailbox;
 	bool counted; /* in imapd's per-user count */
 	struct imap_notify_sub *sub;
-	/* the mailbox's folder (O_PATH), opened at the first message read: short path walks */
-	int mail_dirfd;
-	bool mail_dir_open;
+	/* the folder of the last message read (imap_message.c), "" when none is open */
+	char blob_dir[32];
+	int blob_dirfd;
 	struct imap_view *view; /* the selected mailbox, NULL in other states */
 	/* SEARCHRES (RFC 5182): the saved result, as UIDs */
 	struct imap_seqset saved;

@@ -59,6 +59,8 @@ struct iostream *iostream_create(int fd)
 	s->write_timeout_ms = IOSTREAM_DEFAULT_TIMEOUT_MS;
 	s->rsize = READ_BUFFER_INITIAL;
 	s->rbuf = xmalloc(s->rsize + 1); /* + 1: room for the NUL after a line */
+	s->wbuf = s->wbuf_own;
+	s->wsize = sizeof(s->wbuf_own);
 	return s;
 }
 
@@ -81,6 +83,8 @@ void iostream_destroy(struct iostream **sp)
 	close(s->fd);
 	sbuf_free(&s->long_line);
 	free(s->rbuf);
+	if (s->wbuf != s->wbuf_own)
+		free(s->wbuf);
 	free(s);
 }
 
@@ -606,7 +610,7 @@ enum iostream_status iostream_write(struct iostream *s, const void *data, size_t
 
 	if (s->write_status != IOSTREAM_OK)
 		return s->write_status;
-	if (len <= sizeof(s->wbuf) - s->wlen) {
+	if (len <= s->wsize - s->wlen) {
 		memcpy(s->wbuf + s->wlen, data, len);
 		s->wlen += len;
 		return IOSTREAM_OK;
@@ -619,7 +623,7 @@ enum iostream_status iostream_write(struct iostream *s, const void *data, size_t
 			return s->write_status = st;
 		s->wlen = 0;
 	}
-	if (len >= sizeof(s->wbuf)) {
+	if (len >= s->wsize) {
 		st = raw_write_all(s, data, len, deadline);
 		if (st != IOSTREAM_OK)
 			s->write_status = st;
@@ -638,7 +642,7 @@ enum iostream_status iostream_write_str(struct iostream *s, const char *str)
 enum iostream_status iostream_printf(struct iostream *s, const char *fmt, ...)
 {
 	va_list ap, ap2;
-	size_t room = sizeof(s->wbuf) - s->wlen;
+	size_t room = s->wsize - s->wlen;
 	enum iostream_status st;
 	char *tmp;
 	int n;
@@ -661,6 +665,29 @@ enum iostream_status iostream_printf(struct iostream *s, const char *fmt, ...)
 	va_end(ap2);
 	st = iostream_write(s, tmp, (size_t)n);
 	free(tmp);
+	return st;
+}
+
+enum iostream_status iostream_set_write_buffer(struct iostream *s, size_t size)
+{
+	enum iostream_status st = IOSTREAM_OK;
+	char *buf;
+
+	if (size < sizeof(s->wbuf_own))
+		size = sizeof(s->wbuf_own);
+	if (size == s->wsize)
+		return IOSTREAM_OK;
+	if (s->wlen > size) {
+		st = iostream_flush(s);
+		if (st != IOSTREAM_OK)
+			s->wlen = 0; /* the failure sticks; nothing more is sent */
+	}
+	buf = size == sizeof(s->wbuf_own) ? s->wbuf_own : xmalloc(size);
+	memmove(buf, s->wbuf, s->wlen);
+	if (s->wbuf != s->wbuf_own)
+		free(s->wbuf);
+	s->wbuf = buf;
+	s->wsize = size;
 	return st;
 }
 

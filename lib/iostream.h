@@ -120,6 +120,14 @@ enum iostream_status iostream_printf(struct iostream *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send everything buffered. A write failure sticks: later writes return it. */
 enum iostream_status iostream_flush(struct iostream *s);
+/*
+ * Buffer up to size bytes instead of IOSTREAM_WRITE_BUFFER (0: back to that)
+ * while a reply streams megabytes: fewer and larger writes, less work per
+ * byte in the kernel. A larger buffer lives on the heap until the stream goes
+ * back to its own, so an idle connection does not keep it. Shrinking flushes
+ * what would not fit; the result is that flush's.
+ */
+enum iostream_status iostream_set_write_buffer(struct iostream *s, size_t size);
 /* Bytes buffered and not yet sent. */
 size_t iostream_unflushed(const struct iostream *s);
 

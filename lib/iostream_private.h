@@ -34,9 +34,14 @@ struct iostream {
 	bool discarding;       /* the rest of that line is still to be thrown away */
 	bool discard_last_cr;  /* the last byte thrown away was a CR */
 
-	/* Output: buffered bytes, and the sticky result of a failed write. */
-	char wbuf[IOSTREAM_WRITE_BUFFER];
-	size_t wlen;
+	/*
+	 * Output: buffered bytes wbuf[0, wlen) of wsize, and the sticky result of
+	 * a failed write. wbuf is wbuf_own unless iostream_set_write_buffer() gave
+	 * the stream a larger one on the heap for a while.
+	 */
+	char *wbuf;
+	size_t wsize, wlen;
+	char wbuf_own[IOSTREAM_WRITE_BUFFER];
 	enum iostream_status write_status;
 
 	char error[256];

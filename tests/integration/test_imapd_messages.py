@@ -12,6 +12,7 @@ OVERQUOTA on APPEND and COPY), and two sessions of one user seeing each
 other's changes.
 """
 import imaplib
+import os
 import re
 
 from imapd_world import PASSWORD, World
@@ -484,11 +485,56 @@ def test_imaplib_roundtrip():
     m.logout()
 
 
+def test_bodies_from_files():
+    """FETCH of several bodies: files in more than one blob folder, in and out of order, and a
+    file shorter than its index row (the literal keeps the announced size, the FETCH says NO)."""
+    w = world()
+    c = login_raw(w, "bob")
+    c.cmd("f0", "CREATE Files")
+    bodies = [crlf("Subject: file %d\n\n%s\n" % (i, ("line %d\n" % i) * (200 * (i + 1)))) for i in range(4)]
+    for i, data in enumerate(bodies):
+        append_raw(c, "f%d" % (i + 1), "Files", data)
+    rows = [r.split("|") for r in w.sql(
+        "SELECT m.uid, m.blob, mb.storage_dir FROM messages m JOIN folders f ON f.id = m.folder_id"
+        " JOIN mailboxes mb ON mb.id = f.mailbox_id WHERE f.name = 'Files' ORDER BY m.uid").splitlines()]
+    assert len(rows) == 4, rows
+    paths = [os.path.join(w.mail_root, sd, blob) for _, blob, sd in rows]
+    # messages 2 and 4 live in another month's folder
+    other = os.path.join(w.mail_root, rows[0][2], "msg", "200001")
+    os.makedirs(other, exist_ok=True)
+    os.chmod(other, 0o755)
+    for i in (1, 3):
+        name = os.path.basename(rows[i][1])
+        os.rename(paths[i], os.path.join(other, name))
+        w.sql("UPDATE messages SET blob = 'msg/200001/%s' WHERE uid = %s AND blob = '%s'"
+              % (name, rows[i][0], rows[i][1]))
+    c.cmd("f5", "SELECT Files")
+    for tag, seq, want in (("f6", "1:4", [1, 2, 3, 4]), ("f7", "4,1,3", [1, 3, 4]), ("f8", "2:3", [2, 3])):
+        f, _, tagged = c.fetch(tag, "FETCH %s (RFC822.SIZE BODY.PEEK[])" % seq)
+        assert tagged == "%s OK FETCH completed" % tag, tagged
+        assert sorted(f) == want, f
+        for n, item in f.items():
+            assert item["BODY[]"] == bodies[n - 1], (n, item["BODY[]"][:60])
+            assert int(item["RFC822.SIZE"]) == len(bodies[n - 1])
+    # the file of message 3 lost its last 5 bytes: the literal still has the index's size
+    os.truncate(paths[2], len(bodies[2]) - 5)
+    f, _, tagged = c.fetch("f9", "FETCH 1:4 (BODY.PEEK[])")
+    assert tagged.startswith("f9 NO [SERVERBUG]"), tagged
+    assert sorted(f) == [1, 2, 3, 4], f
+    assert f[3]["BODY[]"] == bodies[2][:-5] + b" " * 5, f[3]["BODY[]"][-20:]
+    for n in (1, 2, 4):
+        assert f[n]["BODY[]"] == bodies[n - 1], n
+    # the session goes on
+    lines = c.cmd("f10", "NOOP")
+    assert lines[-1].startswith("f10 OK"), lines
+    c.close()
+
+
 def main():
     try:
         run([test_append_and_fetch_items, test_body_sections, test_append_variants, test_store,
              test_copy_move_expunge, test_quota, test_two_sessions, test_recent,
-             test_reselect_sees_changes,
+             test_reselect_sees_changes, test_bodies_from_files,
              test_imaplib_roundtrip])
     finally:
         if W is not None:

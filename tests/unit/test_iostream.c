@@ -490,6 +490,54 @@ START_TEST(test_write_buffered)
 }
 END_TEST
 
+START_TEST(test_write_lent_buffer)
+{
+	/* A larger buffer for a while: writes stay buffered up to it, shrinking flushes. */
+	size_t big = IOSTREAM_WRITE_BUFFER * 4, n = 0;
+	char *data = xmalloc(big), *got;
+	struct iostream *s;
+	int sv[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	pair(sv);
+	s = iostream_create(sv[0]);
+	iostream_set_timeouts(s, 1000, 1000);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	ck_assert_int_eq(iostream_write_str(s, "head"), IOSTREAM_OK);
+	ck_assert_int_eq(iostream_set_write_buffer(s, big), IOSTREAM_OK);
+	ck_assert_uint_eq(iostream_unflushed(s), 4); /* kept across the switch */
+	/* 4 KiB at a time, as FETCH sends messages: nothing goes out until it is full */
+	while (n + 4096 <= big - 4) {
+		ck_assert_int_eq(iostream_write(s, data + n, 4096), IOSTREAM_OK);
+		n += 4096;
+	}
+	ck_assert_uint_eq(iostream_unflushed(s), 4 + n);
+	/* back to its own buffer: what no longer fits is sent first */
+	ck_assert_int_eq(iostream_set_write_buffer(s, 0), IOSTREAM_OK);
+	ck_assert_uint_eq(iostream_unflushed(s), 0);
+	got = read_all(sv[1], 4 + n);
+	ck_assert_int_eq(memcmp(got, "head", 4), 0);
+	ck_assert_int_eq(memcmp(got + 4, data, n), 0);
+	free(got);
+	/* a lent buffer with little in it moves back without a flush */
+	ck_assert_int_eq(iostream_set_write_buffer(s, big), IOSTREAM_OK);
+	ck_assert_int_eq(iostream_write_str(s, "tail\r\n"), IOSTREAM_OK);
+	ck_assert_int_eq(iostream_set_write_buffer(s, 0), IOSTREAM_OK);
+	ck_assert_uint_eq(iostream_unflushed(s), 6);
+	ck_assert_int_eq(iostream_flush(s), IOSTREAM_OK);
+	got = read_all(sv[1], 6);
+	ck_assert_str_eq(got, "tail\r\n");
+	free(got);
+	/* destroyed while lent: freed (ASan checks) */
+	ck_assert_int_eq(iostream_set_write_buffer(s, big), IOSTREAM_OK);
+	ck_assert_int_eq(iostream_write(s, data, 100), IOSTREAM_OK);
+	iostream_destroy(&s);
+	close(sv[1]);
+	free(data);
+}
+END_TEST
+
 START_TEST(test_write_deadline)
 {
 	/* A peer that never reads: the write gives up at its deadline. */
@@ -568,6 +616,7 @@ int main(void)
 	tcase_add_test(tc, test_read_exact);
 	tcase_add_test(tc, test_read_some);
 	tcase_add_test(tc, test_write_buffered);
+	tcase_add_test(tc, test_write_lent_buffer);
 	tcase_add_test(tc, test_write_deadline);
 	tcase_add_test(tc, test_connect);
 	suite_add_tcase(s, tc);
