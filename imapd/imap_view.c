@@ -18,6 +18,7 @@
 #include "imap_view_cache.h"
 #include "log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,21 +104,35 @@ static int snapshot_msg_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-static ssize_t snapshot_find(const struct imap_snapshot *s, uint32_t uid)
+/*
+ * The first of count elements of stride bytes, sorted by the uint32_t UID at
+ * their start, whose UID is >= uid (count when none): views and snapshots.
+ */
+_Static_assert(offsetof(struct imap_view_msg, uid) == 0, "a view message starts with its UID");
+_Static_assert(offsetof(struct imap_snapshot_msg, uid) == 0, "a snapshot message starts with its UID");
+
+static size_t uid_lower_bound(const void *base, size_t count, size_t stride, uint32_t uid)
 {
-	size_t lo = 0, hi = s->count;
+	size_t lo = 0, hi = count;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint32_t at;
 
-		if (s->msgs[mid].uid < uid)
+		memcpy(&at, (const char *)base + mid * stride, sizeof(at));
+		if (at < uid)
 			lo = mid + 1;
-		else if (s->msgs[mid].uid > uid)
-			hi = mid;
 		else
-			return (ssize_t)mid;
+			hi = mid;
 	}
-	return -1;
+	return lo;
+}
+
+static ssize_t snapshot_find(const struct imap_snapshot *s, uint32_t uid)
+{
+	size_t i = uid_lower_bound(s->msgs, s->count, sizeof(*s->msgs), uid);
+
+	return i < s->count && s->msgs[i].uid == uid ? (ssize_t)i : -1;
 }
 
 /* Whether this session keeps \Recent (RFC 3501 2.3.2; IMAP4rev2 has none). */
@@ -308,37 +323,17 @@ void imap_view_close(struct imap_session *sess)
 		sess->state = IMAP_STATE_AUTH;
 }
 
-ssize_t imap_view_find(const struct imap_view *v, uint32_t uid)
-{
-	size_t lo = 0, hi = v->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else if (v->msgs[mid].uid > uid)
-			hi = mid;
-		else
-			return (ssize_t)mid;
-	}
-	return -1;
-}
-
 /* The first index whose UID is >= uid. */
 static size_t lower_bound(const struct imap_view *v, uint32_t uid)
 {
-	size_t lo = 0, hi = v->count;
+	return uid_lower_bound(v->msgs, v->count, sizeof(*v->msgs), uid);
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+ssize_t imap_view_find(const struct imap_view *v, uint32_t uid)
+{
+	size_t i = lower_bound(v, uid);
 
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return i < v->count && v->msgs[i].uid == uid ? (ssize_t)i : -1;
 }
 
 uint32_t imap_view_max_uid(const struct imap_view *v)
