@@ -57,7 +57,7 @@ def tls_context():
 
 class World:
     def __init__(self, users=("alice", "bob"), lmtpd=False, imapd_settings=None, listen_all=False,
-                 cluster=None):
+                 cluster=None, mail_root=None):
         # a cluster of its own can be stopped and started (database outages)
         self.cluster = cluster
         self.url = sluicetest.fresh_database(cluster.url() if cluster else None)
@@ -69,7 +69,8 @@ class World:
             pw = pwd.getpwnam("sluice")
             os.chown(self.tmp, pw.pw_uid, pw.pw_gid)
         self.daemons = {}
-        self.mail_root = os.path.join(self.tmp, "mail")
+        # a mail_root of the caller's (a small tmpfs: a full disk)
+        self.mail_root = mail_root or os.path.join(self.tmp, "mail")
         self.auth_socket = os.path.join(self.tmp, "auth.sock")
         self.lmtp_socket = os.path.join(self.tmp, "lmtp.sock")
         self.cert = os.path.join(self.tmp, "cert.pem")

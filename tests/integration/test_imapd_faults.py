@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""test_imapd_faults.py: sluice-imapd when PostgreSQL goes away and comes back.
+"""test_imapd_faults.py: sluice-imapd when PostgreSQL goes away and comes back,
+and when the mail store's disk is full.
 
 A private PostgreSQL cluster (sluicetest.PgCluster) is stopped while
 sessions are open: every command that needs the index answers
@@ -7,7 +8,15 @@ NO [UNAVAILABLE] (never BAD, never a crash), NOOP and IDLE go on, a new
 login is refused for the time being; when the cluster is back, the very
 same sessions work again, and IDLE tells of a new message again (the
 LISTEN connection came back on its own).
+
+A mail store on a 1 MiB tmpfs: an APPEND that does not fit is read to its
+end and answered NO [UNAVAILABLE], a MULTIAPPEND whose second message does
+not fit stores neither, nothing is indexed and no temporary file stays
+behind; the session goes on and APPENDs that fit work again.
 """
+import os
+import subprocess
+import tempfile
 import time
 
 import sluicetest
@@ -85,8 +94,61 @@ def test_database_outage():
         cluster.destroy()
 
 
+def used_kib(path):
+    st = os.statvfs(path)
+    return (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+
+
+def test_disk_full():
+    if os.geteuid() != 0:
+        print("skip: mounting a tmpfs needs root")
+        return
+    root = tempfile.mkdtemp(prefix="sluice-imapd-tmpfs-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", root], check=True)
+    w = None
+    try:
+        w = World(users=("alice",), mail_root=root)
+        subprocess.run(["chown", "-R", "sluice:", root], check=True)
+        a = w.raw()
+        assert a.cmd("a0", "LOGIN %s %s" % (w.users["alice"], PASSWORD))[-1].startswith("a0 OK")
+        assert append(a, "a1", "INBOX", 1)[-1].startswith("a1 OK")
+        before = used_kib(root)
+        # 2 MiB into a 1 MiB store, sent as a non-synchronizing literal: read to its end, then NO
+        big = b"Subject: big\r\n\r\n" + b"x" * 78 + b"\r\n"
+        big = big + b"y" * 78 * 27000
+        a.send("a2 APPEND INBOX {%d+}\r\n" % len(big))
+        a.send(big + b"\r\n")
+        lines = a.until_tagged("a2", timeout=60)
+        assert lines[-1].startswith("a2 NO [UNAVAILABLE]"), lines
+        # MULTIAPPEND (RFC 3502): the second does not fit, so neither is stored
+        small = crlf("Subject: multi\n\nx\n")
+        a.send("a3 APPEND INBOX {%d+}\r\n" % len(small))
+        a.send(small + b" {%d+}\r\n" % len(big))
+        a.send(big + b"\r\n")
+        lines = a.until_tagged("a3", timeout=60)
+        assert lines[-1].startswith("a3 NO [UNAVAILABLE]"), lines
+        lines = a.cmd("a4", "STATUS INBOX (MESSAGES)")
+        assert '* STATUS "INBOX" (MESSAGES 1)' in lines, lines
+        assert w.sql("SELECT count(*) FROM messages") == "1"
+        # the temporary files went: the store uses what it used before
+        assert used_kib(root) <= before + 8, (before, used_kib(root))
+        # the session goes on; what fits is stored again
+        assert a.cmd("a5", "NOOP")[-1] == "a5 OK NOOP completed"
+        assert append(a, "a6", "INBOX", 6)[-1].startswith("a6 OK")
+        a.cmd("a7", "SELECT INBOX")
+        lines = a.cmd("a8", "FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+        assert lines[-1].startswith("a8 OK") and "Subject: 6" in "\n".join(lines), lines
+        assert w.daemons["sluice-imapd"].poll() is None, "the server is up"
+        a.close()
+    finally:
+        if w is not None:
+            w.close()
+        subprocess.run(["umount", "-l", root])
+        os.rmdir(root)
+
+
 def main():
-    run([test_database_outage])
+    run([test_database_outage, test_disk_full])
 
 
 if __name__ == "__main__":
