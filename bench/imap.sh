@@ -39,6 +39,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . deploy/common.sh
+. bench/common.sh
 
 MSGS=${IMAP_MSGS:-10000}
 SIZE=${SIZE:-4096}
@@ -47,23 +48,10 @@ SESSIONS=${SESSIONS:-1000}
 REFERENCE=${REFERENCE:-1}
 WORK=${WORK:-/tmp/sluice-bench-imap}
 BUILD=${BUILD:-$top/build-bench}
-REF_SRC=$top/../shared/reference-stack
 IMAP_USER=imapbench@example.test
 IMAP_PASS=secret
 
-log() { printf 'bench/imap.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and the daemons run as the sluice user)"
-sluice_install_packages
-sluice_ensure_user
-if ! command -v smtp-source >/dev/null; then
-	log "installing postfix for smtp-source (its services stay off)"
-	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
-	rm -f /usr/sbin/policy-rc.d
-fi
+bench_init bench/imap.sh
 # the client holds SESSIONS sockets; Dovecot's master sizes its services by this limit too
 want_fds=$((SESSIONS * 4 + 4096))
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
@@ -72,46 +60,28 @@ fi
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt $((SESSIONS + 64)) ] ||
 	die "open files limit $(ulimit -n) is too low for $SESSIONS sessions"
 
-mkdir -p "$WORK"
-chmod 755 "$WORK"
-results="$WORK/results.txt"
-: >"$results"
-echo "uptime before: $(uptime)" | tee "$WORK/load.txt" >&2
+bench_workdir "$WORK"
+bench_uptime before "$WORK/load.txt"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 helper="python3 $top/bench/imap_bench.py"
 
 ref=$WORK/refstack
 sluice_pid=""
-ref_down() { [ -x "$ref/down.sh" ] && "$ref/down.sh" >/dev/null 2>&1; return 0; }
 cleanup() {
 	if [ -n "$sluice_pid" ] && kill -0 "$sluice_pid" 2>/dev/null; then
 		kill -TERM "$sluice_pid" 2>/dev/null
 		wait "$sluice_pid" 2>/dev/null
 	fi
-	ref_down
+	bench_ref_down "$ref"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # ------------------------------------------------------------ the reference: Dovecot 2.3
 if [ "$REFERENCE" = 1 ]; then
-	[ -x "$REF_SRC/up.sh" ] || die "no reference stack at $REF_SRC"
-	for p in 10025 10143 10993 15432; do
-		[ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is taken: another reference stack runs (stop it first)"
-	done
-	# shared/ is read-only: run a copy (its scripts derive every path from their folder)
-	rm -rf "$ref"
-	mkdir -p "$ref"
-	cp -a "$REF_SRC/." "$ref/"
-	rm -rf "$ref/run"
-	chmod -R u+w "$ref"
-	log "reference stack: up.sh"
-	"$ref/up.sh" >"$WORK/ref-up.log" 2>&1 || die "reference stack did not start: $WORK/ref-up.log"
+	bench_ref_up "$ref" "$WORK/ref-up.log"
 	"$ref/provision.sh" mailbox "$IMAP_USER" "$IMAP_PASS" 0 >/dev/null 2>&1 ||
 		die "provision.sh mailbox $IMAP_USER failed"
-	tsv=$ref/run/bench/results.tsv
-	before=$( [ -f "$tsv" ] && wc -l <"$tsv" || echo 0)
+	tsv=$ref/run/bench/results.tsv # new with the copy: every row is this run's
 	log "Dovecot: bench.sh imap (IMAP_MSGS=$MSGS IMAP_RUNS=$RUNS SIZE=$SIZE)"
 	IMAP_MSGS=$MSGS IMAP_RUNS=$RUNS SIZE=$SIZE IMAP_USER=$IMAP_USER IMAP_PASS=$IMAP_PASS \
 		"$ref/bench.sh" imap >"$WORK/ref-bench.log" 2>&1 || die "reference bench failed: $WORK/ref-bench.log"
@@ -131,7 +101,7 @@ if [ "$REFERENCE" = 1 ]; then
 	log "Dovecot: bench.sh rss (RCPT=$IMAP_USER: 10 sessions of the same user, INBOX examined)"
 	RCPT=$IMAP_USER "$ref/bench.sh" rss >>"$WORK/ref-bench.log" 2>&1 || die "reference bench failed: $WORK/ref-bench.log"
 	rss_row() {
-		tail -n +"$((before + 1))" "$tsv" | awk -F'\t' -v p="$1" '$2 == "rss" && $3 == p && $5 == "avg_pss_kib" {v = $6} END {print v}'
+		awk -F'\t' -v p="$1" '$2 == "rss" && $3 == p && $5 == "avg_pss_kib" {v = $6} END {print v}' "$tsv"
 	}
 	rss_imap=$(rss_row "imap, 10 logged-in sessions (tls), SELECT INBOX")
 	rss_login=$(rss_row "imap-login, same 10 sessions (tls)")
@@ -183,25 +153,22 @@ json.dump({"imapbench": json.load(open(work + "/dovecot-imapbench.json")),
            "rss10": {"imap_pss_kib": float(rss_imap), "login_pss_kib": float(rss_login)}},
           open(work + "/dovecot.json", "w"), indent=1)
 EOF
-	ref_down
+	bench_ref_down "$ref"
 else
 	echo '{"imapbench": [], "memory": null, "rss10": null}' >"$WORK/dovecot.json"
 fi
 
 # ------------------------------------------------------------ Sluice: sluice-imapd
-if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" --buildtype=release >/dev/null
-fi
-ninja -C "$BUILD" imapd/sluice-imapd auth/sluice-authd mda/sluice-lmtpd admin-cli/sluice-admin >/dev/null
+bench_build "$BUILD" imapd/sluice-imapd auth/sluice-authd mda/sluice-lmtpd admin-cli/sluice-admin
 log "Sluice: bench/imap_bench.py sluice (IMAP_MSGS=$MSGS IMAP_RUNS=$RUNS SESSIONS=$SESSIONS)"
-$helper sluice --build "$BUILD" --work "$WORK/sluice" --benchlib "$REF_SRC/tools/benchlib.py" \
+$helper sluice --build "$BUILD" --work "$WORK/sluice" --benchlib "$BENCH_REF_SRC/tools/benchlib.py" \
 	--messages "$MSGS" --size "$SIZE" --runs "$RUNS" --sessions "$SESSIONS" --json "$WORK/sluice.json" \
 	2> >(tee "$WORK/sluice-bench.log" >&2) &
 sluice_pid=$!
 wait "$sluice_pid" || die "the Sluice half failed: $WORK/sluice-bench.log"
 sluice_pid=""
 
-echo "uptime after: $(uptime)" | tee -a "$WORK/load.txt" >&2
+bench_uptime after "$WORK/load.txt"
 if [ "$REFERENCE" != 1 ]; then
 	log "REFERENCE=0: Sluice only, see $WORK/sluice.json"
 	exit 0
@@ -210,4 +177,4 @@ fi
 	echo "bench/imap.sh, started $started, ended $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	$helper table --dovecot "$WORK/dovecot.json" --sluice "$WORK/sluice.json"
 	cat "$WORK/load.txt"
-} | tee "$results"
+} | tee "$WORK/results.txt"

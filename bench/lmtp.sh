@@ -18,6 +18,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . deploy/common.sh
+. bench/common.sh
 
 RUNS=${RUNS:-3}
 N=${N:-5000}
@@ -26,59 +27,33 @@ SESSIONS=${SESSIONS:-"1 8"}
 REFERENCE=${REFERENCE:-1}
 WORK=${WORK:-/var/tmp/sluice-bench-lmtp}
 PG_PORT=${PG_PORT:-25980}
-REF_SRC=$top/../shared/reference-stack
 
-log() { printf 'bench/lmtp.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(map(float, sys.argv[1:])), 1))' "$@"; }
 
-[ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and the daemons run as the sluice user)"
-sluice_install_packages
-sluice_ensure_user
-if ! command -v smtp-source >/dev/null; then
-	log "installing postfix for smtp-source (its services stay off)"
-	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
-	rm -f /usr/sbin/policy-rc.d
-fi
-
-mkdir -p "$WORK"
-chmod 755 "$WORK"
-results="$WORK/results.txt"
-: >"$results"
+bench_init bench/lmtp.sh
+bench_workdir "$WORK"
 
 # ------------------------------------------------------------ the reference: Dovecot LMTP
 declare -A REF_RATES
 if [ "$REFERENCE" = 1 ]; then
-	[ -x "$REF_SRC/up.sh" ] || die "no reference stack at $REF_SRC"
-	# shared/ is read-only: run a copy (its scripts derive every path from their folder)
-	mkdir -p "$WORK/refstack"
-	cp -a "$REF_SRC/." "$WORK/refstack/"
-	chmod -R u+w "$WORK/refstack"
 	ref=$WORK/refstack
-	"$ref/up.sh" >"$WORK/ref-up.log" 2>&1 || die "reference stack did not start: $WORK/ref-up.log"
+	trap 'bench_ref_down "$ref"' EXIT
+	bench_ref_up "$ref" "$WORK/ref-up.log"
 	"$ref/provision.sh" mailbox bench@example.test secret 0 >/dev/null 2>&1 || true
-	tsv=$ref/run/bench/results.tsv
-	before=$( [ -f "$tsv" ] && wc -l <"$tsv" || echo 0)
+	tsv=$ref/run/bench/results.tsv # new with the copy: every row is this run's
 	log "Dovecot LMTP: RUNS=$RUNS N=$N sessions $SESSIONS"
 	RUNS=$RUNS N=$N SIZE=$SIZE LMTP_SESSIONS="$SESSIONS" "$ref/bench.sh" lmtp >"$WORK/ref-bench.log" 2>&1 ||
 		die "reference bench failed: $WORK/ref-bench.log"
 	for s in $SESSIONS; do
-		REF_RATES[$s]=$(tail -n +"$((before + 1))" "$tsv" |
-			awk -F'\t' -v s="s=$s " '$2 == "lmtp" && index($3, s) == 1 && $5 == "msgs_per_s" {print $6}' |
+		REF_RATES[$s]=$(awk -F'\t' -v s="s=$s " '$2 == "lmtp" && index($3, s) == 1 && $5 == "msgs_per_s" {print $6}' "$tsv" |
 			tr '\n' ' ')
 	done
-	"$ref/down.sh" >/dev/null 2>&1 || true
+	bench_ref_down "$ref"
 fi
 
 # ------------------------------------------------------------ Sluice: sluice-lmtpd
 build=$WORK/build
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" --buildtype=release >/dev/null
-fi
-ninja -C "$build" mda/sluice-lmtpd admin-cli/sluice-admin >/dev/null
+bench_build "$build" mda/sluice-lmtpd admin-cli/sluice-admin
 pgbin=$(sluice_pg_bindir)
 pg=$WORK/pg
 lmtpd_pid=""
@@ -145,9 +120,9 @@ done
 	echo "LMTP delivery, smtp-source -L -l $SIZE -m $N, $RUNS runs each ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 	printf '%-9s %-28s %-28s %s\n' sessions "sluice-lmtpd msg/s" "Dovecot LMTP msg/s" ratio
 	for s in $SESSIONS; do
-		sm=$(median ${SLUICE_RATES[$s]})
+		sm=$(bench_median ${SLUICE_RATES[$s]})
 		if [ -n "${REF_RATES[$s]:-}" ]; then
-			dm=$(median ${REF_RATES[$s]})
+			dm=$(bench_median ${REF_RATES[$s]})
 			ratio=$(python3 -c "print(round($sm / $dm, 1))")
 		else
 			dm="-"
@@ -156,4 +131,4 @@ done
 		printf '%-9s %-28s %-28s %s\n' "$s" "$sm (${SLUICE_RATES[$s]# })" \
 			"$dm (${REF_RATES[$s]:-not run})" "$ratio"
 	done
-} | tee "$results"
+} | tee "$WORK/results.txt"

@@ -29,6 +29,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . deploy/common.sh
+. bench/common.sh
 
 RUNS=${RUNS:-3}
 N=${N:-5000}
@@ -37,70 +38,39 @@ SESSIONS=${SESSIONS:-20}
 REFERENCE=${REFERENCE:-1}
 WORK=${WORK:-/tmp/sluice-bench-smtp}
 BUILD=${BUILD:-$top/build-bench}
-REF_SRC=$top/../shared/reference-stack
 
-log() { printf 'bench/smtp.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(map(float, sys.argv[1:])), 1))' "$@"; }
 ratio() { python3 -c "import sys; print(round(float(sys.argv[1]) / float(sys.argv[2]), 2))" "$1" "$2"; }
 
-[ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and the daemons run as the sluice user)"
-sluice_install_packages
-sluice_ensure_user
-if ! command -v smtp-source >/dev/null; then
-	log "installing postfix for smtp-source (its services stay off)"
-	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
-	rm -f /usr/sbin/policy-rc.d
-fi
-
-mkdir -p "$WORK"
-chmod 755 "$WORK"
-results="$WORK/results.txt"
-: >"$results"
-echo "uptime before: $(uptime)" | tee "$WORK/load.txt" >&2
+bench_init bench/smtp.sh
+bench_workdir "$WORK"
+bench_uptime before "$WORK/load.txt"
 
 # ------------------------------------------------------------ the reference: Postfix + Dovecot
 REF_ACC=""
 REF_E2E=""
 ref=$WORK/refstack
-ref_down() { [ -x "$ref/down.sh" ] && "$ref/down.sh" >/dev/null 2>&1; return 0; }
-trap ref_down EXIT
+trap 'bench_ref_down "$ref"' EXIT
 if [ "$REFERENCE" = 1 ]; then
-	[ -x "$REF_SRC/up.sh" ] || die "no reference stack at $REF_SRC"
-	# shared/ is read-only: run a copy (its scripts derive every path from their folder)
-	ref_down
-	rm -rf "$ref"
-	mkdir -p "$ref"
-	cp -a "$REF_SRC/." "$ref/"
-	rm -rf "$ref/run"
-	chmod -R u+w "$ref"
-	"$ref/up.sh" >"$WORK/ref-up.log" 2>&1 || die "reference stack did not start: $WORK/ref-up.log"
+	bench_ref_up "$ref" "$WORK/ref-up.log"
 	"$ref/provision.sh" mailbox bench@example.test secret 0 >/dev/null 2>&1 || true
-	tsv=$ref/run/bench/results.tsv
-	before=$( [ -f "$tsv" ] && wc -l <"$tsv" || echo 0)
+	tsv=$ref/run/bench/results.tsv # new with the copy: every row is this run's
 	log "Postfix + Dovecot: bench.sh smtp, RUNS=$RUNS N=$N SIZE=$SIZE sessions $SESSIONS"
 	RUNS=$RUNS N=$N SIZE=$SIZE SMTP_SESSIONS="$SESSIONS" "$ref/bench.sh" smtp >"$WORK/ref-bench.log" 2>&1 ||
 		die "reference bench failed: $WORK/ref-bench.log"
 	pick() {
-		tail -n +"$((before + 1))" "$tsv" |
-			awk -F'\t' -v s="s=$SESSIONS " -v m="$1" '$2 == "smtp" && index($3, s) == 1 && $5 == m {print $6}' |
+		awk -F'\t' -v s="s=$SESSIONS " -v m="$1" '$2 == "smtp" && index($3, s) == 1 && $5 == m {print $6}' "$tsv" |
 			tr '\n' ' '
 	}
 	REF_ACC=$(pick accept_msgs_per_s)
 	REF_E2E=$(pick end2end_msgs_per_s)
-	tail -n +"$((before + 1))" "$tsv" | awk -F'\t' '$2 == "smtp" && $3 !~ / rc=0$/ {bad = 1} END {exit bad}' ||
+	awk -F'\t' '$2 == "smtp" && $3 !~ / rc=0$/ {bad = 1} END {exit bad}' "$tsv" ||
 		die "smtp-source failed against Postfix: $tsv"
 	! grep -q "delivery incomplete" "$WORK/ref-bench.log" || die "Postfix+Dovecot did not store all: $WORK/ref-bench.log"
-	ref_down
+	bench_ref_down "$ref"
 fi
 
 # ------------------------------------------------------------ Sluice
-if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" --buildtype=release >/dev/null
-fi
-ninja -C "$BUILD" mta/sluice-smtpd mta/sluice-qmgr mda/sluice-lmtpd admin-cli/sluice-admin >/dev/null
+bench_build "$BUILD" mta/sluice-smtpd mta/sluice-qmgr mda/sluice-lmtpd admin-cli/sluice-admin
 log "Sluice: bench/mta_e2e.py --mode rate, RUNS=$RUNS N=$N SIZE=$SIZE sessions $SESSIONS"
 python3 bench/mta_e2e.py --build "$BUILD" --work "$WORK/sluice" --mode rate --runs "$RUNS" \
 	--sessions "$SESSIONS" --messages "$N" --size "$SIZE" --json "$WORK/sluice.json" |
@@ -108,16 +78,16 @@ python3 bench/mta_e2e.py --build "$BUILD" --work "$WORK/sluice" --mode rate --ru
 SL_ACC=$(python3 -c 'import json,sys; print(" ".join(str(r["accept_msgs_per_s"]) for r in json.load(open(sys.argv[1]))["runs"]))' "$WORK/sluice.json")
 SL_E2E=$(python3 -c 'import json,sys; print(" ".join(str(r["end2end_msgs_per_s"]) for r in json.load(open(sys.argv[1]))["runs"]))' "$WORK/sluice.json")
 
-echo "uptime after: $(uptime)" | tee -a "$WORK/load.txt" >&2
+bench_uptime after "$WORK/load.txt"
 
 {
 	echo "SMTP, smtp-source -l $SIZE -m $N -s $SESSIONS, $RUNS runs each, median (runs) ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 	printf '%-22s %-34s %-34s %s\n' metric "Sluice msg/s" "Postfix(+Dovecot) msg/s" ratio
 	for m in acceptance end-to-end; do
 		if [ "$m" = acceptance ]; then s=$SL_ACC; r=$REF_ACC; else s=$SL_E2E; r=$REF_E2E; fi
-		sm=$(median $s)
+		sm=$(bench_median $s)
 		if [ -n "$r" ]; then
-			rm_=$(median $r)
+			rm_=$(bench_median $r)
 			q=$(ratio "$sm" "$rm_")
 		else
 			rm_="-"
@@ -126,4 +96,4 @@ echo "uptime after: $(uptime)" | tee -a "$WORK/load.txt" >&2
 		printf '%-22s %-34s %-34s %s\n' "$m s=$SESSIONS" "$sm ($s)" "$rm_ (${r% })" "$q"
 	done
 	cat "$WORK/load.txt"
-} | tee "$results"
+} | tee "$WORK/results.txt"
