@@ -9,12 +9,19 @@ login is refused for the time being; when the cluster is back, the very
 same sessions work again, and IDLE tells of a new message again (the
 LISTEN connection came back on its own).
 
+sluice-imapd killed (SIGKILL) in the middle of an APPEND literal and of a
+FETCH: the clients see the connection end, after a restart every message
+acknowledged before is there and whole, the half-received APPEND is not,
+and `sluice-admin store check` finds and removes its temporary file.
+
 A mail store on a 1 MiB tmpfs: an APPEND that does not fit is read to its
 end and answered NO [UNAVAILABLE], a MULTIAPPEND whose second message does
 not fit stores neither, nothing is indexed and no temporary file stays
 behind; the session goes on and APPENDs that fit work again.
 """
+import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -94,6 +101,58 @@ def test_database_outage():
         cluster.destroy()
 
 
+def login(w, user="alice"):
+    c = w.raw()
+    assert c.cmd("l0", "LOGIN %s %s" % (w.users[user], PASSWORD))[-1].startswith("l0 OK")
+    return c
+
+
+def store_report(w, *args):
+    return json.loads(w.admin("--json", "store", "check", "--grace", "0", *args))
+
+
+def test_killed():
+    w = World(users=("alice",))
+    try:
+        a = login(w)
+        for i in range(3):
+            assert append(a, "a%d" % (i + 1), "INBOX", i)[-1].startswith("a%d OK" % (i + 1))
+        assert a.cmd("a4", "SELECT INBOX")[-1].startswith("a4 OK")
+        # b is half-way through a 1 MiB literal, a is reading bodies, when the server dies
+        big = b"Subject: half\r\n\r\n" + (b"z" * 1022 + b"\r\n") * 1024
+        b = login(w)
+        b.send("b1 APPEND INBOX {%d+}\r\n" % len(big))
+        b.send(big[:len(big) // 2])
+        deadline = time.monotonic() + 10
+        while store_report(w, "--dry-run")["tmp_files"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        a.send("a5 FETCH 1:* BODY.PEEK[]\r\n")
+        w.stop("sluice-imapd", sig=signal.SIGKILL)
+        assert a.closed() and b.closed()
+        a.close()
+        b.close()
+
+        w.start_imapd()
+        c = login(w)
+        lines = c.cmd("c1", "STATUS INBOX (MESSAGES)")
+        assert '* STATUS "INBOX" (MESSAGES 3)' in lines, lines
+        assert c.cmd("c2", "SELECT INBOX")[-1].startswith("c2 OK")
+        f, _, tagged = c.fetch("c3", "FETCH 1:* BODY.PEEK[]")
+        assert tagged == "c3 OK FETCH completed", tagged
+        assert [f[n]["BODY[]"] for n in (1, 2, 3)] == [crlf("Subject: %d\n\nx\n" % i) for i in range(3)], f
+        # the half-received literal left a temporary file: store check finds it and removes it
+        report = store_report(w, "--dry-run")
+        assert report["tmp_files"] == 1, report
+        assert report["orphan_files"] == 0 and report["missing_files"] == 0, report
+        store_report(w)
+        report = store_report(w, "--dry-run")
+        assert report["tmp_files"] == 0 and report["orphan_files"] == 0, report
+        assert append(c, "c4", "INBOX", 4)[-1].startswith("c4 OK")
+        c.close()
+    finally:
+        w.close()
+
+
 def used_kib(path):
     st = os.statvfs(path)
     return (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
@@ -148,7 +207,7 @@ def test_disk_full():
 
 
 def main():
-    run([test_database_outage, test_disk_full])
+    run([test_database_outage, test_killed, test_disk_full])
 
 
 if __name__ == "__main__":
