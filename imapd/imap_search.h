@@ -29,7 +29,12 @@ void imap_search_free(struct imap_search **s);
 /* Whether the criteria have a MODSEQ key (RFC 7162 3.1.5: the result then tells one). */
 bool imap_search_has_modseq(const struct imap_search *s);
 
-/* The messages that matched, in sequence order, with their index rows. */
+/*
+ * The messages that matched, in sequence order, with their index rows. A
+ * SEARCH (with_envelope false) of flags, keywords, sizes, numbers and UIDs
+ * while the view is at its folder snapshot is answered from memory: res
+ * and row are NULL then (and max_modseq 0: no MODSEQ key was given).
+ */
 struct imap_search_result {
 	size_t *idx;      /* view indexes */
 	int *row;         /* the row of each in res */

@@ -178,6 +178,7 @@ struct msg {
 	struct imap_session *sess;
 	const PGresult *res;
 	int row;
+	const struct imap_snapshot *snap; /* instead of res: the folder snapshot */
 	size_t seq;
 	struct imap_parser *envp;
 	const struct imap_arg *env; /* the ENVELOPE's 10 items, once parsed */
@@ -395,6 +396,33 @@ static bool has_keyword(const char *list, const char *kw)
 	return false;
 }
 
+/* A message's index data: from its row, or from the snapshot (same order as the view). */
+static uint32_t msg_uid(const struct msg *m)
+{
+	return m->snap != NULL ? m->snap->msgs[m->seq - 1].uid
+			       : (uint32_t)imap_col_i64(m->res, m->row, SC_UID);
+}
+
+static int64_t msg_flags(const struct msg *m)
+{
+	return m->snap != NULL ? m->snap->msgs[m->seq - 1].flags : imap_col_i64(m->res, m->row, SC_FLAGS);
+}
+
+static const char *msg_keywords(const struct msg *m)
+{
+	const char *kw;
+
+	if (m->snap == NULL)
+		return PQgetvalue(m->res, m->row, SC_KEYWORDS);
+	kw = m->snap->keywords != NULL ? m->snap->keywords[m->seq - 1] : NULL;
+	return kw != NULL ? kw : "";
+}
+
+static int64_t msg_size(const struct msg *m)
+{
+	return m->snap != NULL ? m->snap->msgs[m->seq - 1].size : imap_col_i64(m->res, m->row, SC_SIZE);
+}
+
 static bool eval(const struct skey *k, struct msg *m)
 {
 	const PGresult *res = m->res;
@@ -404,7 +432,7 @@ static bool eval(const struct skey *k, struct msg *m)
 	case SK_ALL:
 		return true;
 	case SK_RECENT:
-		if (k->flag != 0 && (imap_col_i64(res, r, SC_FLAGS) & k->flag) != 0)
+		if (k->flag != 0 && (msg_flags(m) & k->flag) != 0)
 			return false;
 		return m->sess->view->msgs[m->seq - 1].recent != k->negate;
 	case SK_AND:
@@ -420,15 +448,15 @@ static bool eval(const struct skey *k, struct msg *m)
 	case SK_SEQSET:
 		return imap_seqset_contains(&k->set, (uint32_t)m->seq);
 	case SK_UIDSET:
-		return imap_seqset_contains(&k->set, (uint32_t)imap_col_i64(res, r, SC_UID));
+		return imap_seqset_contains(&k->set, msg_uid(m));
 	case SK_FLAG:
-		return ((imap_col_i64(res, r, SC_FLAGS) & k->flag) != 0) != k->negate;
+		return ((msg_flags(m) & k->flag) != 0) != k->negate;
 	case SK_KEYWORD:
-		return has_keyword(PQgetvalue(res, r, SC_KEYWORDS), k->str) != k->negate;
+		return has_keyword(msg_keywords(m), k->str) != k->negate;
 	case SK_LARGER:
-		return imap_col_i64(res, r, SC_SIZE) > k->num;
+		return msg_size(m) > k->num;
 	case SK_SMALLER:
-		return imap_col_i64(res, r, SC_SIZE) < k->num;
+		return msg_size(m) < k->num;
 	case SK_BEFORE:
 		return imap_col_i64(res, r, SC_DATE) / 86400 < k->num;
 	case SK_ON:
@@ -457,6 +485,67 @@ static bool eval(const struct skey *k, struct msg *m)
 	return false;
 }
 
+/*
+ * Whether keys k need nothing but what a folder snapshot holds: numbers,
+ * UIDs, flags, keywords, sizes (*size_r: sizes are used).
+ */
+static bool snapshot_keys(const struct skey *k, bool *size_r)
+{
+	switch (k->type) {
+	case SK_AND:
+	case SK_OR:
+	case SK_NOT:
+		for (size_t i = 0; i < k->nkids; i++) {
+			if (!snapshot_keys(&k->kids[i], size_r))
+				return false;
+		}
+		return true;
+	case SK_LARGER:
+	case SK_SMALLER:
+		*size_r = true;
+		return true;
+	case SK_ALL:
+	case SK_RECENT:
+	case SK_SEQSET:
+	case SK_UIDSET:
+	case SK_FLAG:
+	case SK_KEYWORD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * SEARCH of flags, keywords, sizes, numbers and UIDs while the view is at
+ * its folder snapshot (imap_view_cache.h): from memory, like FETCH FLAGS.
+ * false when the criteria or the view need the index.
+ */
+static bool run_on_snapshot(struct imap_session *sess, struct imap_search *s,
+			    struct imap_search_result *r)
+{
+	const struct imap_snapshot *snap = imap_view_snapshot(sess);
+	const struct imap_view *v = sess->view;
+	struct msg m = {.sess = sess, .snap = snap};
+	bool size = false;
+
+	if (snap == NULL || !snapshot_keys(&s->root, &size))
+		return false;
+	for (size_t i = 0; i < snap->count; i++) {
+		/* a size too large for the snapshot (UINT32_MAX) is the index's to tell */
+		if (snap->msgs[i].uid != v->msgs[i].uid || (size && snap->msgs[i].size == UINT32_MAX))
+			return false;
+	}
+	if (snap->count > 0)
+		r->idx = xmalloc(snap->count * sizeof(*r->idx));
+	for (size_t i = 0; i < snap->count; i++) {
+		m.seq = i + 1;
+		if (eval(&s->root, &m))
+			r->idx[r->n++] = i;
+	}
+	return true;
+}
+
 int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_envelope,
 		    struct imap_search_result *r, const char **error_r)
 {
@@ -471,6 +560,8 @@ int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	if (!with_envelope && run_on_snapshot(sess, s, r))
+		return STORE_OK;
 	rc = imap_query(sess->d, env ? &stmt_rows_env : &stmt_rows, 1, params, &res, error_r);
 	if (rc != STORE_OK)
 		return rc;

@@ -61,8 +61,10 @@ def test_database_outage():
         # flags, UIDs and sizes of a folder nobody changed come from imapd's memory
         lines = a.cmd("f0", "FETCH 1:* (UID FLAGS RFC822.SIZE)", timeout=60)
         assert lines[-1] == "f0 OK FETCH completed" and len(lines) == 4, lines
+        lines = a.cmd("f0b", "SEARCH UNSEEN LARGER 10 NOT KEYWORD $x", timeout=60)
+        assert lines == ["* SEARCH 1 2 3", "f0b OK SEARCH completed"], lines
         for tag, cmd in (("f1", "FETCH 1 (FLAGS INTERNALDATE)"), ("f2", "STORE 1 +FLAGS (\\Seen)"),
-                         ("f3", "SEARCH ALL"), ("f4", 'LIST "" "*"'), ("f5", "STATUS INBOX (MESSAGES)"),
+                         ("f3", "SEARCH SINCE 1-Jan-2020"), ("f4", 'LIST "" "*"'), ("f5", "STATUS INBOX (MESSAGES)"),
                          ("f6", "COPY 1 Trash"), ("f7", "GETQUOTAROOT INBOX"), ("f8", "CREATE New"),
                          ("f8b", "SELECT INBOX")):
             lines = a.cmd(tag, cmd, timeout=60)

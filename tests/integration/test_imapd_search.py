@@ -141,6 +141,13 @@ def test_search_keys():
     for i, (query, want) in enumerate(CASES):
         got = search(c, "k%d" % i, "SEARCH " + query)
         assert got == want, (query, got, want)
+    # the same keys once the view has left its folder snapshot (flags, keywords and sizes
+    # came from memory above; now from the index)
+    assert c.cmd("t1", "STORE 4 +FLAGS ($Tmp)")[-1].startswith("t1 OK")
+    assert c.cmd("t2", "STORE 4 -FLAGS ($Tmp)")[-1].startswith("t2 OK")
+    for i, (query, want) in enumerate(CASES):
+        got = search(c, "i%d" % i, "SEARCH " + query)
+        assert got == want, (query, got, want)
     # UID SEARCH answers with UIDs (the same here), CHARSET converts the strings
     assert search(c, "u1", "UID SEARCH FLAGGED") == [2]
     assert search(c, "u2", "SEARCH CHARSET UTF-8 SUBJECT Grüße") == [2]
