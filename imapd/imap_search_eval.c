@@ -10,6 +10,7 @@
 #include "imap_search_private.h"
 
 #include "imap_db.h"
+#include "imap_envelope.h"
 #include "imap_message.h"
 #include "imap_view.h"
 #include "log.h"
@@ -180,9 +181,8 @@ struct msg {
 	int row;
 	const struct imap_snapshot *snap; /* instead of res: the folder snapshot */
 	size_t seq;
-	struct imap_parser *envp;
-	const struct imap_arg *env; /* the ENVELOPE's 10 items, once parsed */
-	bool env_tried;
+	struct imap_env env; /* the cached ENVELOPE, once read */
+	bool env_tried, env_ok;
 	struct sbuf data; /* the header, or the whole message */
 	bool have_header, have_whole, read_failed;
 	struct sbuf hdr_text, body_text; /* decoded, case-folded */
@@ -241,23 +241,16 @@ static bool load(struct msg *m, bool whole)
 	return true;
 }
 
-static const struct imap_arg *envelope(struct msg *m)
+/* The cached ENVELOPE, NULL without one (or a malformed one): the header then. */
+static const struct imap_env *envelope(struct msg *m)
 {
-	size_t n;
-	const char *error;
-
 	if (!m->env_tried) {
 		m->env_tried = true;
-		if (!PQgetisnull(m->res, m->row, SC_ENV)) {
-			const struct imap_arg *v = imap_parser_parse_values(
-			    m->envp, PQgetvalue(m->res, m->row, SC_ENV),
-			    (size_t)PQgetlength(m->res, m->row, SC_ENV), &n, &error);
-
-			if (v != NULL && n == 1 && v[0].type == IMAP_ARG_LIST && v[0].count == 10)
-				m->env = v[0].list;
-		}
+		m->env_ok = !PQgetisnull(m->res, m->row, SC_ENV) &&
+			    imap_env_read(PQgetvalue(m->res, m->row, SC_ENV),
+					  (size_t)PQgetlength(m->res, m->row, SC_ENV), &m->env) == 0;
 	}
-	return m->env;
+	return m->env_ok ? &m->env : NULL;
 }
 
 /* A header field's decoded values contain the string. */
@@ -282,11 +275,14 @@ static bool header_has(struct msg *m, const char *field, const struct skey *k)
 static bool address_has(struct msg *m, const struct skey *k)
 {
 	static const char *const fields[] = {"from", "to", "cc", "bcc"};
-	static const int index[] = {2, 5, 6, 7};
-	const struct imap_arg *env = envelope(m), *list;
-	struct sbuf text = {0};
+	static const enum imap_env_field index[] = {IMAP_ENV_FROM, IMAP_ENV_TO, IMAP_ENV_CC,
+						    IMAP_ENV_BCC};
+	const struct imap_env *env = envelope(m);
+	struct sbuf text = {0}, name = {0};
+	struct imap_env_address a;
+	struct imap_env_list list;
+	enum imap_env_field at = IMAP_ENV_FROM;
 	bool hit;
-	int at = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		if (strcmp(k->field, fields[i]) == 0)
@@ -294,40 +290,46 @@ static bool address_has(struct msg *m, const struct skey *k)
 	}
 	if (env == NULL)
 		return header_has(m, k->field, k);
-	list = &env[at];
-	for (size_t i = 0; list->type == IMAP_ARG_LIST && i < list->count; i++) {
-		const struct imap_arg *a = &list->list[i];
-		const char *name, *mbox, *host;
-
-		if (a->type != IMAP_ARG_LIST || a->count != 4)
-			continue;
-		name = imap_arg_string(&a->list[0]);
-		mbox = imap_arg_string(&a->list[2]);
-		host = imap_arg_string(&a->list[3]);
-		if (name != NULL)
-			mime_header_decode(name, strlen(name), &text);
-		sbuf_appendf(&text, " <%s@%s>, ", mbox != NULL ? mbox : "", host != NULL ? host : "");
+	list = env->addr[at];
+	while (imap_env_next_address(&list, &a)) {
+		sbuf_reset(&name);
+		if (imap_env_string_append(&a.name, &name))
+			mime_header_decode(sbuf_str(&name), name.len, &text);
+		sbuf_append(&text, " <", 2);
+		imap_env_string_append(&a.mailbox, &text);
+		sbuf_append(&text, "@", 1);
+		imap_env_string_append(&a.host, &text);
+		sbuf_append(&text, ">, ", 3);
 	}
 	hit = fold_contains(sbuf_str(&text), text.len, false, k);
 	sbuf_free(&text);
+	sbuf_free(&name);
 	return hit;
 }
 
 static bool subject_has(struct msg *m, const struct skey *k)
 {
-	const struct imap_arg *env = envelope(m);
-	const char *s;
+	const struct imap_env *env = envelope(m);
+	struct sbuf s = {0};
+	bool hit;
 
 	if (env == NULL)
 		return header_has(m, "subject", k);
-	s = imap_arg_string(&env[1]);
-	return s != NULL && fold_contains(s, strlen(s), true, k);
+	hit = imap_env_string_append(&env->subject, &s) &&
+	      fold_contains(sbuf_str(&s), s.len, true, k);
+	sbuf_free(&s);
+	return hit;
 }
 
 static int64_t sent_day(struct msg *m)
 {
-	const struct imap_arg *env = envelope(m);
-	int64_t day = env != NULL ? imap_rfc5322_day(imap_arg_string(&env[0])) : -1;
+	const struct imap_env *env = envelope(m);
+	struct sbuf date = {0};
+	int64_t day = -1;
+
+	if (env != NULL && imap_env_string_append(&env->date, &date))
+		day = imap_rfc5322_day(sbuf_str(&date));
+	sbuf_free(&date);
 
 	/* no usable Date: the internal date stands in */
 	return day >= 0 ? day : imap_col_i64(m->res, m->row, SC_DATE) / 86400;
@@ -550,8 +552,6 @@ int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_
 		    struct imap_search_result *r, const char **error_r)
 {
 	const struct imap_view *v = sess->view;
-	struct imap_parser_limits lim = {.max_line = 1 << 20, .max_command = 1 << 20,
-					 .max_depth = 8, .max_args = 10000};
 	char b1[IMAP_I64_BUFSZ];
 	const char *params[1] = {imap_i64(b1, v->folder_id)};
 	bool env = with_envelope || (s->needs & NEEDS_ENVELOPE);
@@ -570,7 +570,6 @@ int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_
 		r->idx = xmalloc((size_t)PQntuples(res) * sizeof(*r->idx));
 		r->row = xmalloc((size_t)PQntuples(res) * sizeof(*r->row));
 	}
-	m.envp = imap_parser_create(&lim);
 	m.res = res;
 	for (int row = 0; row < PQntuples(res); row++) {
 		ssize_t i = imap_view_find(v, (uint32_t)imap_col_i64(res, row, SC_UID));
@@ -580,7 +579,6 @@ int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_
 			continue;
 		m.row = row;
 		m.seq = (size_t)i + 1;
-		m.env = NULL;
 		m.env_tried = m.have_header = m.have_whole = m.read_failed = false;
 		m.hdr_text_done = m.body_text_done = false;
 		sbuf_reset(&m.hdr_text);
@@ -593,7 +591,6 @@ int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_
 		if (imap_col_i64(res, row, SC_MODSEQ) > r->max_modseq)
 			r->max_modseq = imap_col_i64(res, row, SC_MODSEQ);
 	}
-	imap_parser_destroy(&m.envp);
 	sbuf_free(&m.data);
 	sbuf_free(&m.hdr_text);
 	sbuf_free(&m.body_text);

@@ -7,6 +7,7 @@
 #include "imap_commands.h"
 
 #include "imap_db.h"
+#include "imap_envelope.h"
 #include "imap_sort.h"
 #include "imap_view.h"
 #include "mime.h"
@@ -128,40 +129,41 @@ void imap_base_subject(const char *raw, struct sbuf *out, bool *reply_r)
 }
 
 /* The mailbox part of the first address of an ENVELOPE address list, case-folded. */
-static char *first_mailbox(const struct imap_arg *list)
+/* The first address's mailbox (local part), case-folded; "" without one. */
+static char *first_mailbox(const struct imap_env_list *l)
 {
-	struct sbuf out = {0};
-	const char *mbox;
+	struct imap_env_list list = *l;
+	struct imap_env_address a;
+	struct sbuf mbox = {0}, out = {0};
 
-	if (list == NULL || list->type != IMAP_ARG_LIST || list->count == 0 ||
-	    list->list[0].type != IMAP_ARG_LIST || list->list[0].count != 4 ||
-	    (mbox = imap_arg_string(&list->list[0].list[2])) == NULL)
-		return xstrdup("");
-	imap_casefold(mbox, strlen(mbox), &out);
+	if (imap_env_next_address(&list, &a) && imap_env_string_append(&a.mailbox, &mbox))
+		imap_casefold(sbuf_str(&mbox), mbox.len, &out);
+	sbuf_free(&mbox);
 	return out.data != NULL ? out.data : xstrdup("");
 }
 
-static char *dup_or_null(const struct imap_arg *a)
+/* The string's value, or NULL for NIL and "". */
+static char *dup_or_null(const struct imap_env_string *str)
 {
-	const char *s = imap_arg_string(a);
+	struct sbuf out = {0};
 
-	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
+	if (!imap_env_string_append(str, &out) || out.len == 0) {
+		sbuf_free(&out);
+		return NULL;
+	}
+	return out.data;
 }
 
 struct sort_msg *imap_sort_load(struct imap_session *sess, const struct imap_search_result *r)
 {
-	struct imap_parser_limits lim = {.max_line = 1 << 20, .max_command = 1 << 20,
-					 .max_depth = 8, .max_args = 10000};
-	struct imap_parser *p = imap_parser_create(&lim);
 	struct sort_msg *msgs = xcalloc(r->n > 0 ? r->n : 1, sizeof(*msgs));
 	const PGresult *res = r->res;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct sort_msg *m = &msgs[i];
-		const struct imap_arg *env = NULL, *v;
-		const char *error;
-		struct sbuf subj = {0};
-		size_t n;
+		struct imap_env env;
+		struct sbuf subj = {0}, text = {0};
+		bool have_env;
 		int row = r->row[i];
 
 		m->idx = r->idx[i];
@@ -170,32 +172,32 @@ struct sort_msg *imap_sort_load(struct imap_session *sess, const struct imap_sea
 		m->arrival = imap_col_i64(res, row, SC_DATE);
 		m->size = imap_col_i64(res, row, SC_SIZE);
 		m->sent = m->arrival;
-		if (!PQgetisnull(res, row, SC_ENV)) {
-			v = imap_parser_parse_values(p, PQgetvalue(res, row, SC_ENV),
-						     (size_t)PQgetlength(res, row, SC_ENV), &n, &error);
-			if (v != NULL && n == 1 && v[0].type == IMAP_ARG_LIST && v[0].count == 10)
-				env = v[0].list;
-		}
-		if (env != NULL) {
-			int64_t t = imap_rfc5322_time(imap_arg_string(&env[0]));
-			const char *s = imap_arg_string(&env[1]);
+		have_env = !PQgetisnull(res, row, SC_ENV) &&
+			   imap_env_read(PQgetvalue(res, row, SC_ENV),
+					 (size_t)PQgetlength(res, row, SC_ENV), &env) == 0;
+		if (have_env) {
+			int64_t t = -1;
 
+			if (imap_env_string_append(&env.date, &text))
+				t = imap_rfc5322_time(sbuf_str(&text));
 			if (t >= 0)
 				m->sent = t;
-			imap_base_subject(s != NULL ? s : "", &subj, &m->reply);
-			m->from = first_mailbox(&env[2]);
-			m->to = first_mailbox(&env[5]);
-			m->cc = first_mailbox(&env[6]);
-			m->in_reply_to = dup_or_null(&env[8]);
-			m->message_id = dup_or_null(&env[9]);
+			sbuf_reset(&text);
+			imap_env_string_append(&env.subject, &text);
+			imap_base_subject(sbuf_str(&text), &subj, &m->reply);
+			m->from = first_mailbox(&env.addr[IMAP_ENV_FROM]);
+			m->to = first_mailbox(&env.addr[IMAP_ENV_TO]);
+			m->cc = first_mailbox(&env.addr[IMAP_ENV_CC]);
+			m->in_reply_to = dup_or_null(&env.in_reply_to);
+			m->message_id = dup_or_null(&env.message_id);
 		} else {
 			m->from = xstrdup("");
 			m->to = xstrdup("");
 			m->cc = xstrdup("");
 		}
 		m->subject = subj.data != NULL ? subj.data : xstrdup("");
+		sbuf_free(&text);
 	}
-	imap_parser_destroy(&p);
 	return msgs;
 }
 

@@ -63,6 +63,151 @@ void imap_append_nstring(struct sbuf *out, const char *s, size_t len)
 	sbuf_free(&clean);
 }
 
+/* --- reading a cached ENVELOPE back --- */
+
+/* An nstring at *pp: NIL, a quoted string or a literal {n} CRLF. */
+static bool read_nstring(const char **pp, const char *end, struct imap_env_string *s)
+{
+	const char *p = *pp;
+
+	memset(s, 0, sizeof(*s));
+	if (end - p >= 3 && memcmp(p, "NIL", 3) == 0) {
+		*pp = p + 3;
+		return true;
+	}
+	if (p < end && *p == '"') {
+		s->data = ++p;
+		while (p < end && *p != '"') {
+			if (*p == '\\') {
+				if (++p == end)
+					return false;
+				s->escaped = true;
+			}
+			p++;
+		}
+		if (p == end)
+			return false;
+		s->len = (size_t)(p - s->data);
+		*pp = p + 1;
+		return true;
+	}
+	if (p < end && *p == '{') {
+		size_t n = 0;
+
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (n > (size_t)(end - p))
+				return false; /* longer than what is left */
+			n = n * 10 + (size_t)(*p - '0');
+		}
+		if (end - p < 3 || memcmp(p, "}\r\n", 3) != 0 || n > (size_t)(end - p - 3))
+			return false;
+		s->data = p + 3;
+		s->len = n;
+		*pp = p + 3 + n;
+		return true;
+	}
+	return false;
+}
+
+static bool read_char(const char **pp, const char *end, char c)
+{
+	if (*pp == end || **pp != c)
+		return false;
+	(*pp)++;
+	return true;
+}
+
+/* NIL or "(" addresses ")": the span of the addresses. */
+static bool read_list(const char **pp, const char *end, struct imap_env_list *l)
+{
+	const char *p = *pp;
+	int depth = 0;
+
+	l->p = l->end = p;
+	if (end - p >= 3 && memcmp(p, "NIL", 3) == 0) {
+		*pp = p + 3;
+		return true;
+	}
+	if (!read_char(&p, end, '('))
+		return false;
+	l->p = p;
+	/* find the closing parenthesis, stepping over strings */
+	while (p < end) {
+		struct imap_env_string skip;
+
+		if (*p == '"' || *p == '{') {
+			if (!read_nstring(&p, end, &skip))
+				return false;
+			continue;
+		}
+		if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			if (depth == 0) {
+				l->end = p;
+				*pp = p + 1;
+				return true;
+			}
+			depth--;
+		}
+		p++;
+	}
+	return false;
+}
+
+int imap_env_read(const char *env, size_t len, struct imap_env *e)
+{
+	const char *p = env, *end = env + len;
+	struct imap_env_string *strings[4] = {&e->date, &e->subject, &e->in_reply_to,
+	                                      &e->message_id};
+
+	memset(e, 0, sizeof(*e));
+	if (!read_char(&p, end, '(') || !read_nstring(&p, end, strings[0]) ||
+	    !read_char(&p, end, ' ') || !read_nstring(&p, end, strings[1]))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(e->addr); i++) {
+		if (!read_char(&p, end, ' ') || !read_list(&p, end, &e->addr[i]))
+			return -1;
+	}
+	for (size_t i = 2; i < ARRAY_SIZE(strings); i++) {
+		if (!read_char(&p, end, ' ') || !read_nstring(&p, end, strings[i]))
+			return -1;
+	}
+	return read_char(&p, end, ')') && p == end ? 0 : -1;
+}
+
+bool imap_env_next_address(struct imap_env_list *l, struct imap_env_address *a)
+{
+	const char *p = l->p;
+
+	if (!read_char(&p, l->end, '(') || !read_nstring(&p, l->end, &a->name) ||
+	    !read_char(&p, l->end, ' ') || !read_nstring(&p, l->end, &a->adl) ||
+	    !read_char(&p, l->end, ' ') || !read_nstring(&p, l->end, &a->mailbox) ||
+	    !read_char(&p, l->end, ' ') || !read_nstring(&p, l->end, &a->host) ||
+	    !read_char(&p, l->end, ')')) {
+		l->p = l->end;
+		return false;
+	}
+	l->p = p;
+	return true;
+}
+
+bool imap_env_string_append(const struct imap_env_string *s, struct sbuf *out)
+{
+	if (s->data == NULL)
+		return false;
+	if (!s->escaped) {
+		sbuf_append(out, s->data, s->len);
+		return true;
+	}
+	for (size_t i = 0; i < s->len; i++) {
+		if (s->data[i] == '\\' && i + 1 < s->len)
+			i++;
+		sbuf_append(out, &s->data[i], 1);
+	}
+	return true;
+}
+
 static void append_cstr(struct sbuf *out, const char *s)
 {
 	imap_append_nstring(out, s, s != NULL ? strlen(s) : 0);

@@ -26,6 +26,42 @@
 void imap_append_nstring(struct sbuf *out, const char *s, size_t len);
 /* Append the ENVELOPE of a header: "(date subject from ...)". */
 void imap_envelope(const struct message_header *hdr, struct sbuf *out);
+/*
+ * Reading a cached ENVELOPE back (SEARCH, SORT, THREAD) without a general
+ * IMAP parser: the text is what imap_envelope() wrote, but it comes from
+ * the database, so a malformed one is refused, never trusted.
+ */
+struct imap_env_string {
+	const char *data; /* NULL for NIL; inside the envelope text, still quoted */
+	size_t len;
+	bool escaped; /* a quoted string with \" or \\ in it: see imap_env_string_append() */
+};
+
+/* An address list's span, walked with imap_env_next_address(). */
+struct imap_env_list {
+	const char *p, *end;
+};
+
+struct imap_env_address {
+	struct imap_env_string name, adl, mailbox, host;
+};
+
+struct imap_env {
+	struct imap_env_string date, subject, in_reply_to, message_id;
+	/* from, sender, reply-to, to, cc, bcc */
+	struct imap_env_list addr[6];
+};
+
+enum imap_env_field { IMAP_ENV_FROM, IMAP_ENV_SENDER, IMAP_ENV_REPLY_TO, IMAP_ENV_TO, IMAP_ENV_CC,
+                      IMAP_ENV_BCC };
+
+/* Split an ENVELOPE into its fields; -1 when it is not one. */
+int imap_env_read(const char *env, size_t len, struct imap_env *e);
+/* The next address of a list: false at its end (or at something that is not an address). */
+bool imap_env_next_address(struct imap_env_list *list, struct imap_env_address *a);
+/* Append the string's value (unquoted) to out; false for NIL (nothing appended). */
+bool imap_env_string_append(const struct imap_env_string *s, struct sbuf *out);
+
 /* Append the BODYSTRUCTURE (extended) or BODY (not) of a MIME tree over data. */
 void imap_bodystructure(const struct mime_part *root, const char *data, bool extended,
                         struct sbuf *out);

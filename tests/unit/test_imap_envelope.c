@@ -2,7 +2,9 @@
  * test_imap_envelope.c: the ENVELOPE, BODYSTRUCTURE and preview the store
  * caches (lib/imap_envelope.c), table-driven over small messages: defaults
  * for Sender and Reply-To, quoting and literals, multipart, message/rfc822,
- * dispositions, HTML previews and their length limit.
+ * dispositions, HTML previews and their length limit; and the reader that
+ * takes a cached ENVELOPE apart again (imap_env_read) on what the writer
+ * makes and on malformed text.
  */
 #include "imap_envelope.h"
 
@@ -188,6 +190,103 @@ START_TEST(test_nstring)
 END_TEST
 
 /* Arbitrary bytes never crash the parsers nor produce invalid UTF-8. */
+static char *env_str(const struct imap_env_string *str)
+{
+	struct sbuf out = {0};
+	char *s = NULL;
+
+	if (imap_env_string_append(str, &out))
+		s = xstrdup(sbuf_str(&out));
+	sbuf_free(&out);
+	return s;
+}
+
+static void check_str(const struct imap_env_string *str, const char *want)
+{
+	char *got = env_str(str);
+
+	if (want == NULL)
+		ck_assert_msg(got == NULL, "want NIL, got '%s'", got);
+	else
+		ck_assert_msg(got != NULL && strcmp(got, want) == 0, "want '%s', got '%s'", want,
+		              got != NULL ? got : "NIL");
+	free(got);
+}
+
+START_TEST(test_env_read)
+{
+	struct cached c;
+	struct imap_env e;
+	struct imap_env_address a;
+	struct imap_env_list l;
+
+	compute("Date: Tue, 3 Jan 2023 10:00:00 +0100\r\n"
+	        "Subject: say \"hi\" \\ there\r\n"
+	        "From: \"Fred \\\"Q\\\" Foo\" <fred@example.org>\r\n"
+	        "To: a@example.test, =?utf-8?q?J=C3=BCrgen?= <j@example.de>, undisclosed:;\r\n"
+	        "Cc: =?utf-8?b?R3LDvMOfZQ==?= <g@example.de>\r\n"
+	        "Message-ID: <m1@example.org>\r\n"
+	        "\r\nbody\r\n",
+	        &c);
+	ck_assert_int_eq(imap_env_read(c.envelope.data, c.envelope.len, &e), 0);
+	check_str(&e.date, "Tue, 3 Jan 2023 10:00:00 +0100");
+	check_str(&e.subject, "say \"hi\" \\ there");
+	check_str(&e.in_reply_to, NULL);
+	check_str(&e.message_id, "<m1@example.org>");
+	/* From, and Sender and Reply-To defaulting to it */
+	for (int f = IMAP_ENV_FROM; f <= IMAP_ENV_REPLY_TO; f++) {
+		l = e.addr[f];
+		ck_assert(imap_env_next_address(&l, &a));
+		check_str(&a.name, "Fred \"Q\" Foo");
+		check_str(&a.adl, NULL);
+		check_str(&a.mailbox, "fred");
+		check_str(&a.host, "example.org");
+		ck_assert(!imap_env_next_address(&l, &a));
+	}
+	l = e.addr[IMAP_ENV_TO];
+	ck_assert(imap_env_next_address(&l, &a));
+	check_str(&a.name, NULL);
+	check_str(&a.mailbox, "a");
+	ck_assert(imap_env_next_address(&l, &a));
+	check_str(&a.name, "=?utf-8?q?J=C3=BCrgen?=");
+	check_str(&a.host, "example.de");
+	/* the empty group: its start (mailbox "undisclosed", no host) and its end */
+	while (imap_env_next_address(&l, &a))
+		ck_assert(a.host.data == NULL || a.mailbox.data != NULL);
+	l = e.addr[IMAP_ENV_BCC];
+	ck_assert(!imap_env_next_address(&l, &a));
+	cached_free(&c);
+
+	/* a literal: a subject that cannot be quoted */
+	compute("Subject: caf\xc3\xa9 {x}\r\nFrom: a@b.test\r\n\r\nx\r\n", &c);
+	ck_assert_ptr_nonnull(strchr(c.envelope.data, '{'));
+	ck_assert_int_eq(imap_env_read(c.envelope.data, c.envelope.len, &e), 0);
+	check_str(&e.subject, "caf\xc3\xa9 {x}");
+	cached_free(&c);
+
+	/* malformed text is refused, whole or cut anywhere */
+	static const char *const bad[] = {
+	    "", "(", "NIL", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL)", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ",
+	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)", "(\"a NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	    "({99}\r\nab NIL NIL NIL NIL NIL NIL NIL NIL NIL)", "({2}ab NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	    "(NIL NIL ((NIL NIL NIL NIL) NIL NIL NIL NIL NIL NIL NIL)", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL \"x\\)",
+	    "({18446744073709551615}\r\n NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(imap_env_read(bad[i], strlen(bad[i]), &e) < 0, "accepted %s", bad[i]);
+	compute("Subject: s\r\nFrom: \"N\" <a@b.test>, c@d.test\r\n\r\nx\r\n", &c);
+	for (size_t cut = 0; cut < c.envelope.len; cut++)
+		ck_assert_int_lt(imap_env_read(c.envelope.data, cut, &e), 0);
+	/* an address list that is not addresses ends the walk, never reads past it */
+	static const char odd[] = "(NIL NIL ((\"x\" NIL) (NIL NIL \"m\" \"h\")) NIL NIL NIL NIL NIL NIL NIL)";
+	ck_assert_int_eq(imap_env_read(odd, strlen(odd), &e), 0);
+	l = e.addr[IMAP_ENV_FROM];
+	ck_assert(!imap_env_next_address(&l, &a));
+	ck_assert(!imap_env_next_address(&l, &a));
+	cached_free(&c);
+}
+END_TEST
+
 START_TEST(test_garbage)
 {
 	unsigned int seed = 12345;
@@ -229,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, test_preview);
 	tcase_add_test(tc, test_nstring);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_env_read);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
