@@ -12,6 +12,7 @@
 
 #include "imap_db.h"
 #include "imap_envelope.h"
+#include "imap_envelope.h"
 #include "imap_qresync.h"
 #include "imap_fetch.h"
 #include "imap_message.h"
@@ -35,13 +36,15 @@
 
 #define COLS_LIGHT                                                                                 \
 	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size,"                        \
-	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, NULL, NULL"
+	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, NULL, NULL, header_fields"
 /* FLAGS, UID, RFC822.SIZE, MODSEQ alone: none of the wider columns */
 #define COLS_META                                                                                  \
-	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size, 0, '', '', NULL, NULL"
+	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size, 0, '', '', NULL, NULL,"  \
+	" NULL"
 #define COLS_FULL                                                                                  \
 	"SELECT uid, flags, array_to_string(keywords, ' '), modseq, size,"                        \
-	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, envelope, bodystructure"
+	" extract(epoch FROM internal_date)::bigint, blob, header_prefix, envelope, bodystructure," \
+	" header_fields"
 #define BY_RANGE                                                                                   \
 	" FROM messages WHERE folder_id = $1 AND uid >= $2 AND uid <= $3"                         \
 	" AND ($4::bigint IS NULL OR modseq > $4) ORDER BY uid"
@@ -56,11 +59,14 @@ static const struct db_stmt stmt_list_light = {"imapd_fetch_list_light", COLS_LI
 static const struct db_stmt stmt_list_full = {"imapd_fetch_list_full", COLS_FULL BY_LIST};
 static const struct db_stmt stmt_list_meta = {"imapd_fetch_list_meta", COLS_META BY_LIST};
 
-enum col { C_UID, C_FLAGS, C_KEYWORDS, C_MODSEQ, C_SIZE, C_DATE, C_BLOB, C_PREFIX, C_ENV, C_BS };
+enum col {
+	C_UID, C_FLAGS, C_KEYWORDS, C_MODSEQ, C_SIZE, C_DATE, C_BLOB, C_PREFIX, C_ENV, C_BS, C_HFIELDS
+};
 
 struct fetch_ctx {
 	struct imap_session *sess;
 	const struct fetch_request *req;
+	bool *cached; /* per section: the index's cached header fields can answer it */
 	struct imap_seqset seen_set; /* UIDs whose \Seen this FETCH set */
 	unsigned int missing;        /* asked for and gone */
 	unsigned int failed;         /* could not be read */
@@ -89,6 +95,7 @@ static void partial_range(const struct fetch_section *sec, uint64_t size, uint64
 }
 
 struct msg_state {
+	const char *hfields; /* the index's cached header fields, or NULL */
 	struct imap_msg_file file;
 	bool opened;
 	struct sbuf data;
@@ -132,16 +139,56 @@ static void msg_state_free(struct msg_state *m)
 	mime_part_free(&m->root);
 }
 
-/* One body section of the message into out (or straight to the client). */
-static int send_section(struct fetch_ctx *ctx, struct msg_state *m, const struct fetch_section *sec,
-			struct sbuf *out, bool space, const char **error_r)
+/* BODY[HEADER.FIELDS (...)] of the message whose names the index caches (lib/imap_envelope.h). */
+static bool section_cached(const struct fetch_section *sec)
 {
+	if (sec->kind != SECTION_BODY || sec->nparts != 0 || sec->spec != SPEC_HEADER_FIELDS)
+		return false;
+	for (size_t i = 0; i < sec->nfields; i++) {
+		if (!imap_header_cached(sec->fields[i], strlen(sec->fields[i])))
+			return false;
+	}
+	return true;
+}
+
+/* Whether the request needs the message's file, with the cached fields hfields (or NULL). */
+static bool sections_need_file(const struct fetch_ctx *ctx, const char *hfields)
+{
+	for (size_t i = 0; i < ctx->req->nsections; i++) {
+		if (hfields == NULL || !ctx->cached[i])
+			return true;
+	}
+	return false;
+}
+
+/* Body section i of the message into out (or straight to the client). */
+static int send_section(struct fetch_ctx *ctx, struct msg_state *m, size_t i, struct sbuf *out,
+			bool space, const char **error_r)
+{
+	const struct fetch_section *sec = &ctx->req->sections[i];
 	struct sbuf content = {0};
 	enum section_result r;
 	uint64_t start, n;
 	int rc;
 
 	sbuf_appendf(out, "%s%s ", space ? " " : "", sec->name);
+	if (m->hfields != NULL && ctx->cached[i]) {
+		/* the same writer over the cached fields: the bytes the file would give */
+		struct message_header hdr = {0};
+		const char *error;
+		size_t hsize;
+
+		if (message_header_parse(m->hfields, strlen(m->hfields), NULL, &hdr, &hsize,
+					 &error) == 0)
+			imap_header_fields(&hdr, sec->fields, sec->nfields, true, &content);
+		else /* as header_section() does with a header over the limits */
+			sbuf_append_str(&content, m->hfields);
+		message_header_clear(&hdr);
+		partial_range(sec, content.len, &start, &n);
+		append_literal(out, sbuf_str(&content) + start, (size_t)n, false);
+		sbuf_free(&content);
+		return STORE_OK;
+	}
 	if (imap_fetch_section_whole(sec) && sec->kind != SECTION_BINARY_SIZE) {
 		/* the whole message from its file, without holding it */
 		partial_range(sec, m->file.size, &start, &n);
@@ -211,11 +258,12 @@ static void send_message(struct fetch_ctx *ctx, const PGresult *res, int r, size
 	const struct fetch_request *req = ctx->req;
 	uint32_t uid = (uint32_t)imap_col_i64(res, r, C_UID);
 	bool env_cached = !PQgetisnull(res, r, C_ENV), bs_cached = !PQgetisnull(res, r, C_BS);
-	bool needs_file = req->nsections > 0 || (req->bits & FETCH_BODY) ||
+	const char *hfields = PQgetisnull(res, r, C_HFIELDS) ? NULL : PQgetvalue(res, r, C_HFIELDS);
+	bool needs_file = sections_need_file(ctx, hfields) || (req->bits & FETCH_BODY) ||
 			  ((req->bits & FETCH_ENVELOPE) && !env_cached) ||
 			  ((req->bits & FETCH_BODYSTRUCTURE) && !bs_cached);
 	bool flags = (req->bits & FETCH_FLAGS) || imap_seqset_contains(&ctx->seen_set, uid);
-	struct msg_state m = {.file = {.fd = -1}};
+	struct msg_state m = {.hfields = hfields, .file = {.fd = -1}};
 	const char *error = NULL;
 	struct sbuf out = {0};
 	int rc = STORE_OK;
@@ -285,7 +333,7 @@ static void send_message(struct fetch_ctx *ctx, const PGresult *res, int r, size
 		sbuf_appendf(&out, "%sMODSEQ (%lld)", SEP(), (long long)imap_col_i64(res, r, C_MODSEQ));
 #undef SEP
 	for (size_t i = 0; rc == STORE_OK && i < req->nsections; i++)
-		rc = send_section(ctx, &m, &req->sections[i], &out, i > 0 || out.len > mark, &error);
+		rc = send_section(ctx, &m, i, &out, i > 0 || out.len > mark, &error);
 	if (rc != STORE_OK) {
 		log_error("FETCH UID %u: %s", uid, error);
 		ctx->failed++;
@@ -477,6 +525,9 @@ void imap_cmd_fetch(struct imap_session *sess, const struct imap_arg *args, size
 		n = 0;
 	if (req.nsections > 0 && n > 1)
 		iostream_set_write_buffer(sess->s, FETCH_STREAM_BUFFER);
+	ctx.cached = xcalloc(req.nsections > 0 ? req.nsections : 1, sizeof(*ctx.cached));
+	for (size_t i = 0; i < req.nsections; i++)
+		ctx.cached[i] = section_cached(&req.sections[i]);
 	for (size_t done = 0; rc == STORE_OK && done < n; done += FETCH_BATCH)
 		rc = fetch_batch(&ctx, idx + done, n - done < FETCH_BATCH ? n - done : FETCH_BATCH,
 				 &error);
@@ -489,6 +540,7 @@ void imap_cmd_fetch(struct imap_session *sess, const struct imap_arg *args, size
 	else if (ctx.missing > 0 && !sess->uid)
 		imap_tagged(sess, "NO [EXPUNGEISSUED] Some messages were expunged");
 	imap_seqset_clear(&ctx.seen_set);
+	free(ctx.cached);
 	imap_fetch_request_free(&req);
 	free(idx);
 }

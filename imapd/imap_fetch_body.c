@@ -9,6 +9,7 @@
  */
 #include "imap_fetch.h"
 
+#include "imap_envelope.h"
 #include "message.h"
 
 #include <string.h>
@@ -63,32 +64,11 @@ static const struct mime_part *find_part(const struct mime_part *root, const uns
 	return cur;
 }
 
-static bool field_listed(const struct fetch_section *sec, const char *name, size_t len)
-{
-	for (size_t i = 0; i < sec->nfields; i++) {
-		if (ascii_strncaseeq(name, len, sec->fields[i]))
-			return true;
-	}
-	return false;
-}
-
-/* HEADER.FIELDS [.NOT]: the chosen fields as written, then the blank line. */
+/* HEADER.FIELDS [.NOT]: the writer the index's cache uses too (lib/imap_envelope.h). */
 static void header_fields(const struct fetch_section *sec, const struct message_header *hdr,
 			  struct sbuf *out)
 {
-	bool want_listed = sec->spec == SPEC_HEADER_FIELDS;
-
-	for (size_t i = 0; i < hdr->count; i++) {
-		const struct message_field *f = &hdr->fields[i];
-
-		if (field_listed(sec, f->name, f->name_len) != want_listed)
-			continue;
-		sbuf_append(out, f->name, f->name_len);
-		sbuf_append(out, ":", 1);
-		sbuf_append(out, f->raw, f->raw_len);
-		sbuf_append(out, "\r\n", 2);
-	}
-	sbuf_append(out, "\r\n", 2);
+	imap_header_fields(hdr, sec->fields, sec->nfields, sec->spec == SPEC_HEADER_FIELDS, out);
 }
 
 /* A header-only section from the start of a message, without a MIME tree. */

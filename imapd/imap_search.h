@@ -40,12 +40,12 @@ struct imap_search_result {
 	int *row;         /* the row of each in res */
 	size_t n;
 	int64_t max_modseq;
-	struct pg_result *res; /* uid, flags, keywords, modseq, size, date, envelope, blob, prefix */
+	struct pg_result *res; /* enum search_col */
 };
 
 /* Columns of imap_search_result.res. */
 enum search_col { SC_UID, SC_FLAGS, SC_KEYWORDS, SC_MODSEQ, SC_SIZE, SC_DATE, SC_ENV, SC_BLOB,
-		  SC_PREFIX };
+		  SC_PREFIX, SC_HFIELDS };
 
 /* Run over the selected folder; with_envelope asks for the ENVELOPE column (SORT, THREAD). */
 int imap_search_run(struct imap_session *sess, struct imap_search *s, bool with_envelope,

@@ -30,10 +30,12 @@
 	" extract(epoch FROM internal_date)::bigint,"
 static const struct db_stmt stmt_rows = {
     "imapd_search_rows",
-    ROWS_COLS " NULL, blob, header_prefix FROM messages WHERE folder_id = $1 ORDER BY uid"};
+    ROWS_COLS " NULL, blob, header_prefix, header_fields FROM messages WHERE folder_id = $1"
+	      " ORDER BY uid"};
 static const struct db_stmt stmt_rows_env = {
     "imapd_search_rows_env",
-    ROWS_COLS " envelope, blob, header_prefix FROM messages WHERE folder_id = $1 ORDER BY uid"};
+    ROWS_COLS " envelope, blob, header_prefix, header_fields FROM messages WHERE folder_id = $1"
+	      " ORDER BY uid"};
 
 /* Append the UTF-8 encoding of cp (>= 0x80) to buf at *n. */
 static void put_utf8(char *buf, size_t *n, uint32_t cp)
@@ -257,12 +259,21 @@ static const struct imap_env *envelope(struct msg *m)
 static bool header_has(struct msg *m, const char *field, const struct skey *k)
 {
 	struct message_header hdr = {0};
-	const char *error;
-	size_t hsize;
+	const char *error, *data;
+	size_t hsize, len;
 	bool hit = false;
 
-	if (!load(m, false) ||
-	    message_header_parse(sbuf_str(&m->data), m->data.len, NULL, &hdr, &hsize, &error) < 0)
+	if (imap_header_cached(field, strlen(field)) && !PQgetisnull(m->res, m->row, SC_HFIELDS)) {
+		/* the index holds every field of this name (lib/imap_envelope.h) */
+		data = PQgetvalue(m->res, m->row, SC_HFIELDS);
+		len = (size_t)PQgetlength(m->res, m->row, SC_HFIELDS);
+	} else if (load(m, false)) {
+		data = sbuf_str(&m->data);
+		len = m->data.len;
+	} else {
+		return false;
+	}
+	if (message_header_parse(data, len, NULL, &hdr, &hsize, &error) < 0)
 		return false;
 	for (size_t i = 0; i < hdr.count && !hit; i++) {
 		if (strcasecmp(hdr.fields[i].name, field) == 0)

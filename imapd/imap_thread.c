@@ -166,17 +166,24 @@ static size_t references_of(struct imap_session *sess, const struct imap_search_
 	const struct message_field *refs;
 	const char *error;
 	size_t hsize, n = 0;
+	bool have = false;
 
-	if (imap_msg_open(sess, PQgetvalue(r->res, m->row, SC_BLOB),
-			  PQgetvalue(r->res, m->row, SC_PREFIX),
-			  (uint64_t)imap_col_i64(r->res, m->row, SC_SIZE), &file, &error) == STORE_OK) {
-		if (imap_msg_read(&file, true, &data, &error) == STORE_OK &&
-		    message_header_parse(sbuf_str(&data), data.len, NULL, &hdr, &hsize, &error) == 0) {
-			if ((refs = message_header_get(&hdr, "references", 0)) != NULL)
-				n = msg_ids(refs->value, ids, MAX_REFS);
-			message_header_clear(&hdr);
-		}
+	if (!PQgetisnull(r->res, m->row, SC_HFIELDS)) {
+		/* References is one of the fields the index keeps (lib/imap_envelope.h) */
+		sbuf_append(&data, PQgetvalue(r->res, m->row, SC_HFIELDS),
+			    (size_t)PQgetlength(r->res, m->row, SC_HFIELDS));
+		have = true;
+	} else if (imap_msg_open(sess, PQgetvalue(r->res, m->row, SC_BLOB),
+				 PQgetvalue(r->res, m->row, SC_PREFIX),
+				 (uint64_t)imap_col_i64(r->res, m->row, SC_SIZE), &file,
+				 &error) == STORE_OK) {
+		have = imap_msg_read(&file, true, &data, &error) == STORE_OK;
 		imap_msg_close(&file);
+	}
+	if (have && message_header_parse(sbuf_str(&data), data.len, NULL, &hdr, &hsize, &error) == 0) {
+		if ((refs = message_header_get(&hdr, "references", 0)) != NULL)
+			n = msg_ids(refs->value, ids, MAX_REFS);
+		message_header_clear(&hdr);
 	}
 	sbuf_free(&data);
 	if (n == 0 && m->in_reply_to != NULL)

@@ -63,6 +63,133 @@ void imap_append_nstring(struct sbuf *out, const char *s, size_t len)
 	sbuf_free(&clean);
 }
 
+/* --- the cached header fields --- */
+
+/*
+ * What Thunderbird, Apple Mail, Evolution, K-9, Roundcube and mutt list in
+ * their HEADER.FIELDS, plus what threading and list views read.
+ */
+static const char *const cached_fields[] = {
+    "bcc",
+    "cc",
+    "chat-version",
+    "content-type",
+    "date",
+    "disposition-notification-to",
+    "from",
+    "importance",
+    "in-reply-to",
+    "list-id",
+    "list-post",
+    "list-unsubscribe",
+    "message-id",
+    "mime-version",
+    "newsgroups",
+    "priority",
+    "references",
+    "reply-to",
+    "return-receipt-to",
+    "sender",
+    "subject",
+    "to",
+    "x-k9mail-identity",
+    "x-mailer",
+    "x-msmail-priority",
+    "x-priority",
+    "x-spam-flag",
+    "x-uniform-type-identifier",
+    "x-universally-unique-identifier",
+};
+
+/* Headers near the parser's limits are not cached: the prefix at FETCH time adds to them. */
+#define CACHE_HEADER_MARGIN 8192
+#define CACHE_FIELDS_MARGIN 16
+/* A cached block larger than this is not worth a row's space: the file answers. */
+#define CACHE_MAX 16384
+
+bool imap_header_cached(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cached_fields); i++) {
+		if (ascii_strncaseeq(name, len, cached_fields[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool name_listed(char *const *names, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ascii_strncaseeq(name, len, names[i]))
+			return true;
+	}
+	return false;
+}
+
+/* A field as written: its name, the colon, its raw (folded) value, CRLF. */
+static void append_field_line(struct sbuf *out, const struct message_field *f)
+{
+	sbuf_append(out, f->name, f->name_len);
+	sbuf_append(out, ":", 1);
+	sbuf_append(out, f->raw, f->raw_len);
+	sbuf_append(out, "\r\n", 2);
+}
+
+void imap_header_fields(const struct message_header *hdr, char *const *names, size_t nnames,
+                        bool listed, struct sbuf *out)
+{
+	for (size_t i = 0; i < hdr->count; i++) {
+		const struct message_field *f = &hdr->fields[i];
+
+		if (name_listed(names, nnames, f->name, f->name_len) == listed)
+			append_field_line(out, f);
+	}
+	sbuf_append(out, "\r\n", 2);
+}
+
+/* UTF-8 text without NUL: what a text column takes. */
+static bool text_column_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = mime_utf8_char_len(s + i, len - i);
+
+		if (s[i] == '\0' || (n == 1 && (unsigned char)s[i] >= 0x80))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+bool imap_header_cache(const char *msg, size_t len, struct sbuf *out)
+{
+	struct message_limits lim;
+	struct message_header hdr = {0};
+	const char *error;
+	size_t hsize = 0, start = out->len;
+	bool ok;
+
+	message_limits_default(&lim);
+	if (len > 0 && (msg[0] == ' ' || msg[0] == '\t'))
+		return false;
+	if (message_header_parse(msg, len, NULL, &hdr, &hsize, &error) < 0)
+		return false;
+	ok = hsize + CACHE_HEADER_MARGIN <= lim.max_header_size &&
+	     hdr.count + CACHE_FIELDS_MARGIN <= lim.max_fields;
+	if (ok) {
+		for (size_t i = 0; i < hdr.count; i++) {
+			if (imap_header_cached(hdr.fields[i].name, hdr.fields[i].name_len))
+				append_field_line(out, &hdr.fields[i]);
+		}
+		sbuf_append(out, "\r\n", 2);
+		ok = out->len - start <= CACHE_MAX && text_column_ok(out->data + start, out->len - start);
+	}
+	message_header_clear(&hdr);
+	if (!ok && out->data != NULL) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return ok;
+}
+
 /* --- reading a cached ENVELOPE back --- */
 
 /* An nstring at *pp: NIL, a quoted string or a literal {n} CRLF. */

@@ -62,6 +62,32 @@ bool imap_env_next_address(struct imap_env_list *list, struct imap_env_address *
 /* Append the string's value (unquoted) to out; false for NIL (nothing appended). */
 bool imap_env_string_append(const struct imap_env_string *s, struct sbuf *out);
 
+/*
+ * The header fields IMAP clients list in their message views
+ * (BODY.PEEK[HEADER.FIELDS (From To Subject Date ...)]), which the index
+ * keeps per message (messages.header_fields, schema 0009) so that such a
+ * FETCH, THREAD REFERENCES and SEARCH HEADER of these names open no file.
+ * Changing the set needs a migration that sets the column to NULL: a row
+ * cached with the old set would answer for fields it does not hold.
+ */
+bool imap_header_cached(const char *name, size_t len);
+/*
+ * RFC 3501 6.4.5 HEADER.FIELDS (listed) or HEADER.FIELDS.NOT (not listed)
+ * of names (compared without case): the fields as written, then the blank
+ * line. The cache is this over the set above, so a FETCH of a subset reads
+ * the same from the cache as from the message.
+ */
+void imap_header_fields(const struct message_header *hdr, char *const *names, size_t nnames,
+                        bool listed, struct sbuf *out);
+/*
+ * The cached fields of a stored message (its bytes, without the index's
+ * header prefix) into out; false when they must not be cached: a header over
+ * the parser's limits or near them (the prefix counts at FETCH time), one
+ * starting with white space (the prefix's last field would take it), or
+ * fields that are not UTF-8 text without NUL (a text column).
+ */
+bool imap_header_cache(const char *msg, size_t len, struct sbuf *out);
+
 /* Append the BODYSTRUCTURE (extended) or BODY (not) of a MIME tree over data. */
 void imap_bodystructure(const struct mime_part *root, const char *data, bool extended,
                         struct sbuf *out);

@@ -45,7 +45,7 @@ static void fail(struct store_target *t, int status, const char *error)
 
 static const struct db_stmt stmt_append = {
     "store_append", "SELECT status, uid, modseq, used_bytes, used_messages, warned_percent"
-                    " FROM sluice_store_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"};
+                    " FROM sluice_store_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"};
 static const struct db_stmt stmt_find = {
     "store_deliver_folder", "SELECT id FROM folders WHERE mailbox_id = $1 AND name = $2"};
 static const struct db_stmt stmt_create = {"store_deliver_folder_create",
@@ -94,7 +94,7 @@ static int append_one(struct db_conn *conn, struct store_msg *msg, const char *d
 	const char *prefix = t->header_prefix != NULL ? t->header_prefix : "";
 	int64_t size = store_msg_size(msg) + (int64_t)strlen(prefix);
 	char *keywords = store_text_array(t->keywords, t->nkeywords);
-	const char *params[11] = {
+	const char *params[12] = {
 	    store_i64(b_folder, w->folder_id),
 	    w->blob,
 	    store_i64(b_size, size),
@@ -106,12 +106,13 @@ static int append_one(struct db_conn *conn, struct store_msg *msg, const char *d
 	    store_msg_bodystructure(msg),
 	    store_msg_preview(msg),
 	    t->check_quota ? "true" : "false",
+	    store_msg_header_fields(msg),
 	};
 	PGresult *res;
 	enum db_status ds;
 	const char *status;
 
-	ds = db_exec(conn, &stmt_append, 11, params, &res, error_r);
+	ds = db_exec(conn, &stmt_append, 12, params, &res, error_r);
 	free(keywords);
 	if (ds != DB_OK)
 		return store_db_status(ds);

@@ -20,7 +20,7 @@
 static const struct db_stmt stmt_append = {
     "store_imap_append",
     "SELECT status, uid, modseq FROM sluice_store_append($1, $2, $3, '', $4, $5, $6, $7, $8, $9,"
-    " true)"};
+    " true, $10)"};
 
 struct item_work {
 	char blob[STORE_BLOB_MAX];
@@ -74,7 +74,7 @@ static int append_row(struct db_conn *conn, int64_t folder, struct store_imap_ap
 	char b_folder[STORE_I64_BUFSZ], b_size[STORE_I64_BUFSZ], b_flags[STORE_I64_BUFSZ];
 	char date[40], *keywords = store_text_array(it->keywords, it->nkeywords);
 	time_t when = it->internal_date != 0 ? it->internal_date : time(NULL);
-	const char *params[9], *status;
+	const char *params[10], *status;
 	enum db_status ds;
 	PGresult *res;
 	struct tm tm;
@@ -91,7 +91,8 @@ static int append_row(struct db_conn *conn, int64_t folder, struct store_imap_ap
 	params[6] = store_msg_envelope(it->msg);
 	params[7] = store_msg_bodystructure(it->msg);
 	params[8] = store_msg_preview(it->msg);
-	ds = db_exec(conn, &stmt_append, 9, params, &res, error_r);
+	params[9] = store_msg_header_fields(it->msg);
+	ds = db_exec(conn, &stmt_append, 10, params, &res, error_r);
 	free(keywords);
 	if (ds != DB_OK)
 		return store_db_status(ds);

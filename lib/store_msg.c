@@ -2,7 +2,8 @@
  * store_msg.c: a message on its way into the store. Its bytes go to a new
  * file in mail_root/tmp through a write buffer; finishing flushes and
  * fsyncs it (the durable copy every hard link will share), maps it
- * read-only and computes what the index caches (imap_envelope.h).
+ * read-only and computes what the index caches (imap_envelope.h: ENVELOPE,
+ * BODYSTRUCTURE, preview, the header fields clients list).
  *
  * Owns the temporary file: store_msg_free() unlinks it, so only a crash
  * leaves one behind (store check removes those). Write failures keep their
@@ -36,6 +37,8 @@ struct store_msg {
 	int write_errno; /* a failed write sticks */
 	char *map;
 	struct sbuf envelope, bodystructure, preview;
+	struct sbuf header_fields; /* the cached fields (imap_header_cache) */
+	bool have_header_fields;
 };
 
 int store_msg_begin(struct store *st, struct store_msg **msg_r, const char **error_r)
@@ -133,6 +136,8 @@ static void compute_cache(struct store_msg *msg)
 	imap_bodystructure(root, msg->map != NULL ? msg->map : "", true, &msg->bodystructure);
 	imap_preview(root, msg->map != NULL ? msg->map : "", IMAP_PREVIEW_MAX_CHARS, &msg->preview);
 	mime_part_free(&root);
+	msg->have_header_fields =
+	    imap_header_cache(msg->map != NULL ? msg->map : "", (size_t)msg->size, &msg->header_fields);
 }
 
 int store_msg_finish(struct store_msg *msg, const char **error_r)
@@ -205,6 +210,11 @@ const char *store_msg_preview(const struct store_msg *msg)
 	return msg->envelope.len > 0 ? sbuf_str(&msg->preview) : NULL;
 }
 
+const char *store_msg_header_fields(const struct store_msg *msg)
+{
+	return msg->have_header_fields ? sbuf_str(&msg->header_fields) : NULL;
+}
+
 void store_msg_free(struct store_msg **msgp)
 {
 	struct store_msg *msg = *msgp;
@@ -222,5 +232,6 @@ void store_msg_free(struct store_msg **msgp)
 	sbuf_free(&msg->envelope);
 	sbuf_free(&msg->bodystructure);
 	sbuf_free(&msg->preview);
+	sbuf_free(&msg->header_fields);
 	free(msg);
 }

@@ -59,6 +59,8 @@ void store_blob_unlink(struct store *st, const char *storage_dir, const char *bl
 const char *store_msg_envelope(const struct store_msg *msg);
 const char *store_msg_bodystructure(const struct store_msg *msg);
 const char *store_msg_preview(const struct store_msg *msg);
+/* The header fields of imap_header_cache(), or NULL when they are not cached. */
+const char *store_msg_header_fields(const struct store_msg *msg);
 const char *store_msg_tmp_path(const struct store_msg *msg);
 int64_t store_msg_size(const struct store_msg *msg);
 

@@ -530,11 +530,113 @@ def test_bodies_from_files():
     c.close()
 
 
+ODD_HEADERS = [
+    # folded References, duplicate and odd-case names, an empty Cc, no space after a colon
+    b"From: Fred <fred@example.org>\r\nTo: a@example.test,\r\n\tb@example.test\r\n"
+    b"SUBJECT: first\r\nsubject: second\r\nCc:\r\nDate:Tue, 3 Jan 2023 10:00:00 +0100\r\n"
+    b"Message-ID: <1@x>\r\nReferences: <a@x>\r\n <b@x>\r\n\t<c@x>\r\nIn-Reply-To: <c@x>\r\n"
+    b"Received: from a\r\nX-Other: not cached\r\n\r\nbody\r\n",
+    # bare LF line ends, a UTF-8 subject (RFC 6532)
+    "From: a@example.org\nSubject: Grüße\n  aus Berlin\nX-Priority: 1\n\nbody\n".encode(),
+    # 8-bit Latin-1: not UTF-8, so not cached; the file answers
+    b"From: b@example.org\r\nSubject: caf\xe9\r\n\r\nbody\r\n",
+    # a line that is no field in the middle, then more fields
+    b"From: c@example.org\r\nthis is no field\r\nSubject: after garbage\r\n\r\nbody\r\n",
+    # starts with white space: the prefix's last field would take it, so not cached
+    b" folded start\r\nFrom: d@example.org\r\nSubject: s\r\n\r\nbody\r\n",
+    # a header and no body
+    b"From: e@example.org\r\nSubject: header only\r\n",
+]
+
+THUNDERBIRD = ("From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups "
+               "In-Reply-To Content-Type Reply-To")
+
+
+def test_header_fields_cache():
+    """BODY[HEADER.FIELDS] of the names the index caches answers from messages.header_fields,
+    byte for byte what the file gives (checked by fetching again with the column emptied), for
+    delivered and appended messages, copies, and odd headers; other names read the file."""
+    w = world()
+    w.add_user("erin")
+    for data in ODD_HEADERS:
+        w.deliver("erin", data)
+    c = login_raw(w, "erin")
+    c.cmd("h0", "CREATE Hdr")
+    for i, data in enumerate(ODD_HEADERS):
+        append_raw(c, "h%d" % (i + 1), "Hdr", data)
+    rows = w.sql("SELECT f.name, m.uid, m.header_fields IS NULL FROM messages m JOIN folders f"
+                 " ON f.id = m.folder_id WHERE f.name = 'Hdr' ORDER BY m.uid").splitlines()
+    nulls = [r.split("|")[2] == "t" for r in rows]
+    # cached but for the Latin-1 one and the one starting with white space
+    assert nulls == [False, False, True, False, True, False], rows
+    requests = ["BODY.PEEK[HEADER.FIELDS (%s)]" % THUNDERBIRD, "BODY.PEEK[HEADER.FIELDS (subject)]",
+                "BODY.PEEK[HEADER.FIELDS (References In-Reply-To)]<3.20>",
+                "BODY.PEEK[HEADER.FIELDS (Subject X-Other Received)]",
+                "BODY.PEEK[HEADER.FIELDS (X-Nothing)]", "RFC822.SIZE"]
+
+    def fetch_all(tag):
+        got = {}
+        for box in ("INBOX", "Hdr"):
+            assert c.cmd(tag + "s", "EXAMINE %s" % box)[-1].startswith(tag + "s OK")
+            for k, item in enumerate(requests):
+                f, _, tagged = c.fetch("%s%d" % (tag, k), "FETCH 1:* (%s)" % item)
+                assert tagged.endswith("OK FETCH completed"), (item, tagged)
+                got[(box, item)] = f
+            for k, cmd in enumerate(searches):
+                lines = c.cmd("%sq%d" % (tag, k), cmd)
+                assert lines[-1].startswith("%sq%d OK" % (tag, k)), (cmd, lines)
+                got[(box, cmd)] = lines[:-1]
+        return got
+
+    searches = ["SEARCH HEADER References <b@x>", "SEARCH HEADER X-Priority 1",
+                "SEARCH HEADER Subject garbage", "SEARCH HEADER Received from",
+                "THREAD REFERENCES UTF-8 ALL"]
+
+    cached = fetch_all("a")
+    inbox = cached[("INBOX", requests[1])]
+    assert inbox[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"SUBJECT: first\r\nsubject: second\r\n\r\n", inbox
+    assert inbox[2]["BODY[HEADER.FIELDS (SUBJECT)]"] == \
+        "Subject: Grüße\r\n  aus Berlin\r\n\r\n".encode(), inbox
+    assert cached[("Hdr", searches[0])] == ["* SEARCH 1"], cached[("Hdr", searches[0])]
+    assert cached[("Hdr", searches[1])] == ["* SEARCH 2"], cached[("Hdr", searches[1])]
+    refs = cached[("Hdr", requests[2])][1]
+    assert refs["BODY[HEADER.FIELDS (REFERENCES IN-REPLY-TO)]<3>"] == \
+        b"References: <a@x>\r\n <b@x>\r\n\t<c@x>\r\nIn-Reply-To: <c@x>\r\n\r\n"[3:23], refs
+    # copies keep the cache
+    assert c.cmd("c1", "SELECT Hdr")[-1].startswith("c1 OK")
+    assert c.cmd("c2", "COPY 1:* INBOX")[-1].startswith("c2 OK")
+    copied = w.sql("SELECT count(*) FROM messages m JOIN folders f ON f.id = m.folder_id"
+                   " WHERE f.name = 'INBOX' AND m.header_fields IS NOT NULL AND m.folder_id IN"
+                   " (SELECT id FROM folders WHERE mailbox_id = (SELECT mailbox_id FROM folders"
+                   " WHERE name = 'Hdr'))")
+    assert copied == str(2 * 4), copied
+    cached = fetch_all("b")
+    # with the file gone, the cached names still answer (no file is opened for them)
+    row = w.sql("SELECT mb.storage_dir || '/' || m.blob FROM messages m JOIN folders f ON"
+                " f.id = m.folder_id JOIN mailboxes mb ON mb.id = f.mailbox_id WHERE f.name = 'Hdr'"
+                " AND m.uid = 1")
+    path = os.path.join(w.mail_root, row)
+    os.rename(path, path + ".away")
+    try:
+        c.cmd("d0", "EXAMINE Hdr")
+        f, _, tagged = c.fetch("d1", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])")
+        assert tagged == "d1 OK FETCH completed", tagged
+        assert f[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"SUBJECT: first\r\nsubject: second\r\n\r\n"
+        f, _, tagged = c.fetch("d2", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (X-Other)])")
+        assert not tagged.startswith("d2 OK"), tagged
+    finally:
+        os.rename(path + ".away", path)
+    # the same bytes from the files
+    w.sql("UPDATE messages SET header_fields = NULL")
+    assert fetch_all("b") == cached
+    c.close()
+
+
 def main():
     try:
         run([test_append_and_fetch_items, test_body_sections, test_append_variants, test_store,
              test_copy_move_expunge, test_quota, test_two_sessions, test_recent,
-             test_reselect_sees_changes, test_bodies_from_files,
+             test_reselect_sees_changes, test_bodies_from_files, test_header_fields_cache,
              test_imaplib_roundtrip])
     finally:
         if W is not None:

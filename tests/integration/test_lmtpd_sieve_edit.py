@@ -423,6 +423,11 @@ def test_addheader_non_ascii_stored():
             b"\r\n\r\nThe body", b"\r\nSubject:" + sub + b"\r\n\r\nThe body")
     assert data == want, (data, want)
     assert size == len(data)
+    # the index's cached header fields (FETCH HEADER.FIELDS) are those of the edited copy
+    cached = W.sql("SELECT header_fields FROM messages m JOIN folders f ON f.id = m.folder_id"
+                   " WHERE f.name = 'Decoded'")
+    assert "Subject:" + sub.decode().replace("\r\n", "\n") in cached.replace("\r\n", "\n"), cached
+    assert "plain ascii" not in cached, cached
 
 
 # --- users' scripts that include global ones ---

@@ -4,7 +4,7 @@
  * for Sender and Reply-To, quoting and literals, multipart, message/rfc822,
  * dispositions, HTML previews and their length limit; and the reader that
  * takes a cached ENVELOPE apart again (imap_env_read) on what the writer
- * makes and on malformed text.
+ * makes and on malformed text; the cached header fields.
  */
 #include "imap_envelope.h"
 
@@ -287,6 +287,67 @@ START_TEST(test_env_read)
 }
 END_TEST
 
+START_TEST(test_header_cache)
+{
+	static const char msg[] = "Received: from x\r\nFROM: a@b.test\r\nSubject: one\r\n two\r\n"
+	                          "X-Other: y\r\nreferences: <r@x>\r\n\r\nbody Subject: no\r\n";
+	char *names[] = {"subject", "REFERENCES"};
+	struct message_header hdr = {0};
+	struct sbuf out = {0}, sub = {0};
+	const char *error;
+	size_t hsize;
+
+	ck_assert(imap_header_cached("From", 4) && imap_header_cached("x-priority", 10));
+	ck_assert(!imap_header_cached("Received", 8) && !imap_header_cached("Fro", 3) &&
+	          !imap_header_cached("Delivered-To", 12) && !imap_header_cached("Return-Path", 11));
+	ck_assert(imap_header_cache(msg, strlen(msg), &out));
+	ck_assert_str_eq(sbuf_str(&out), "FROM: a@b.test\r\nSubject: one\r\n two\r\n"
+	                                 "references: <r@x>\r\n\r\n");
+	/* a subset of the cache is the same subset of the message */
+	ck_assert_int_eq(message_header_parse(out.data, out.len, NULL, &hdr, &hsize, &error), 0);
+	imap_header_fields(&hdr, names, 2, true, &sub);
+	ck_assert_str_eq(sbuf_str(&sub), "Subject: one\r\n two\r\nreferences: <r@x>\r\n\r\n");
+	message_header_clear(&hdr);
+	sbuf_reset(&sub);
+	ck_assert_int_eq(message_header_parse(msg, strlen(msg), NULL, &hdr, &hsize, &error), 0);
+	imap_header_fields(&hdr, names, 2, true, &sub);
+	ck_assert_str_eq(sbuf_str(&sub), "Subject: one\r\n two\r\nreferences: <r@x>\r\n\r\n");
+	sbuf_reset(&sub);
+	imap_header_fields(&hdr, names, 2, false, &sub);
+	ck_assert_str_eq(sbuf_str(&sub), "Received: from x\r\nFROM: a@b.test\r\nX-Other: y\r\n\r\n");
+	message_header_clear(&hdr);
+	sbuf_free(&sub);
+
+	/* not cached: leading white space, 8-bit that is not UTF-8, a NUL; out is left as it was */
+	static const struct {
+		const char *data;
+		size_t len;
+	} no[] = {
+	    {" x\r\nSubject: a\r\n\r\n", 20},
+	    {"Subject: caf\xe9\r\n\r\n", 17},
+	    {"Subject: a\0b\r\n\r\n", 16},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++) {
+		sbuf_reset(&out);
+		sbuf_append_str(&out, "kept");
+		ck_assert_msg(!imap_header_cache(no[i].data, no[i].len, &out), "case %zu", i);
+		ck_assert_str_eq(sbuf_str(&out), "kept");
+	}
+	/* UTF-8 is cached */
+	sbuf_reset(&out);
+	ck_assert(imap_header_cache("Subject: caf\xc3\xa9\r\n\r\n", 18, &out));
+	/* a header near the parser's limit is not (the prefix adds to it at FETCH time) */
+	struct sbuf big = {0};
+	while (big.len < 1024 * 1024 - 4096)
+		sbuf_append_str(&big, "X-Filler: 0123456789012345678901234567890123456789\r\n");
+	sbuf_append_str(&big, "\r\n");
+	sbuf_reset(&out);
+	ck_assert(!imap_header_cache(big.data, big.len, &out));
+	sbuf_free(&big);
+	sbuf_free(&out);
+}
+END_TEST
+
 START_TEST(test_garbage)
 {
 	unsigned int seed = 12345;
@@ -329,6 +390,7 @@ int main(void)
 	tcase_add_test(tc, test_nstring);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_env_read);
+	tcase_add_test(tc, test_header_cache);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
