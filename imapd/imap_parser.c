@@ -131,6 +131,9 @@ static void fail(struct imap_parser *p, const char *error)
 {
 	if (p->error == NULL)
 		p->error = error;
+	/* a command name cut short is no name (imap_parser_command() gives NULL) */
+	if (p->state == P_COMMAND)
+		p->command_len = 0;
 	p->state = P_SKIP;
 	p->tail_len = 0;
 }
@@ -688,6 +691,7 @@ const char *imap_parser_error(const struct imap_parser *p)
 const struct imap_arg *imap_parser_parse_values(struct imap_parser *p, const char *data,
 						size_t len, size_t *count_r, const char **error_r)
 {
+	static const struct imap_arg no_values;
 	enum imap_parse_result r;
 	size_t used, pos = 0;
 
@@ -713,7 +717,8 @@ const struct imap_arg *imap_parser_parse_values(struct imap_parser *p, const cha
 		return NULL;
 	}
 	*count_r = p->frames[0].count;
-	return p->frames[0].items;
+	/* no values at all is a success too: never NULL then */
+	return p->frames[0].items != NULL ? p->frames[0].items : &no_values;
 }
 
 bool imap_arg_is_atom(const struct imap_arg *arg, const char *upper)
@@ -751,6 +756,9 @@ int64_t imap_parse_number(const char *s, size_t len, int64_t max)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		/* 19 digits may pass INT64_MAX: stop before the overflow */
+		if (v > (INT64_MAX - (s[i] - '0')) / 10)
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}

@@ -105,9 +105,11 @@ const struct imap_arg *imap_parser_args(const struct imap_parser *p, size_t *cou
 const char *imap_parser_error(const struct imap_parser *p);
 
 /*
- * Parse a whole buffer of IMAP values (no tag, no command, no line end):
- * the cached ENVELOPE, say. Literals are taken as they come. Returns the
- * values, valid until the parser is reset, or NULL with *error_r set.
+ * Parse a whole buffer of IMAP values (no tag, no command, no line end),
+ * separated by spaces as in a command (RFC 3501's abutting lists of a
+ * response, "(...)(...)", are not read). Literals are taken as they come.
+ * Returns the values, valid until the parser is reset, or NULL with
+ * *error_r set.
  */
 const struct imap_arg *imap_parser_parse_values(struct imap_parser *p, const char *data,
 						size_t len, size_t *count_r, const char **error_r);

@@ -718,11 +718,12 @@ void imap_preview(const struct mime_part *root, const char *data, size_t max_cha
 			continue;
 		}
 		if (space) {
+			/* a space only between words: none as the last character */
+			if (chars + 1 >= max_chars)
+				break;
 			sbuf_append(out, " ", 1);
 			chars++;
 			space = false;
-			if (chars >= max_chars)
-				break;
 		}
 		sbuf_append(out, raw.data + i, n);
 		chars++;

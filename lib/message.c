@@ -351,7 +351,9 @@ void message_header_insert(struct message_header *hdr, size_t pos, const char *n
 			}
 			continue;
 		}
-		if (is_wsp(value[i]) && i + 1 < value_len && !is_wsp(value[i + 1]) && text) {
+		/* a fold only before a word: before a line end it would leave a white-space line */
+		if (is_wsp(value[i]) && i + 1 < value_len && !is_wsp(value[i + 1]) &&
+		    value[i + 1] != '\r' && value[i + 1] != '\n' && text) {
 			if (line + 1 + word_len(value + i + 1, value_len - i - 1) > 76) {
 				sbuf_append_str(&raw, "\r\n");
 				line = 0;
