@@ -14,7 +14,9 @@
 #     answers into memory without parsing them), on both servers: their own time, since
 #     imaplib's parsing is a large part of imapbench's FETCH figures; and imaplib's own CPU time
 #     in each command (imap_bench.py imapcpu: imapbench's steps), below which imapbench's
-#     timing of a server cannot go
+#     timing of a server cannot go; and, not goals, other commands clients
+#     send on a big folder (imap_bench.py clientbench: Thunderbird's header fetch, SEARCH,
+#     SORT, THREAD) from the raw client
 #   memory: SESSIONS (1,000) logged-in idle sessions over implicit TLS (IMAPS), INBOX examined,
 #     opened one after the other by the reference's `tools/benchlib.py imapidle`; while they
 #     are open bench/imap_bench.py reads /proc/PID/smaps_rollup (PSS) and /proc/PID/status:
@@ -93,6 +95,9 @@ if [ "$REFERENCE" = 1 ]; then
 		die "rawbench against Dovecot failed: $WORK/dovecot-rawbench.out"
 	$helper imapout "$WORK/dovecot-rawbench.out" --expect $((MSGS + 1)) --runs "$RUNS" >"$WORK/dovecot-rawbench.json" ||
 		die "rawbench did not see Dovecot's whole mailbox: $WORK/dovecot-rawbench.out"
+	log "Dovecot: other commands clients send (imap_bench.py clientbench)"
+	$helper clientbench 127.0.0.1 10143 "$IMAP_USER" "$IMAP_PASS" "$RUNS" >"$WORK/dovecot-client.out" ||
+		die "clientbench against Dovecot failed: $WORK/dovecot-client.out"
 	log "Dovecot: imaplib's own CPU time in each command (imap_bench.py imapcpu)"
 	$helper imapcpu 127.0.0.1 10143 "$IMAP_USER" "$IMAP_PASS" "$RUNS" somethingrare >"$WORK/dovecot-imapcpu.out" ||
 		die "imapcpu against Dovecot failed: $WORK/dovecot-imapcpu.out"
@@ -149,7 +154,9 @@ if mem["established"] < int(n) or mem["imap_procs"] < int(n) or mem["login_procs
              % (mem["established"], mem["imap_procs"], mem["login_procs"], n))
 json.dump({"imapbench": json.load(open(work + "/dovecot-imapbench.json")),
            "rawbench": json.load(open(work + "/dovecot-rawbench.json")),
-           "imapcpu": json.load(open(work + "/dovecot-imapcpu.json")), "memory": mem, "tls": tls,
+           "imapcpu": json.load(open(work + "/dovecot-imapcpu.json")),
+           "client": [json.loads(l) for l in open(work + "/dovecot-client.out") if l.strip()],
+           "memory": mem, "tls": tls,
            "rss10": {"imap_pss_kib": float(rss_imap), "login_pss_kib": float(rss_login)}},
           open(work + "/dovecot.json", "w"), indent=1)
 EOF

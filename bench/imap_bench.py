@@ -56,6 +56,12 @@ Subcommands:
       When a server is faster than its client can parse, imapbench's time of
       a command is about this figure: the client's, not the server's.
 
+  clientbench HOST PORT USER PASS RUNS
+      Other commands clients send when they open or search a big folder
+      (CLIENT_COMMANDS: Thunderbird's header fetch, ENVELOPE/BODYSTRUCTURE,
+      UID SEARCH UNSEEN, SEARCH FROM, SEARCH HEADER, SORT, THREAD) from the
+      raw client in one session: one JSON line per command with its times.
+
   tlsinfo HOST PORT        the TLS version and cipher a default python client gets
   imapout FILE [--expect N --runs R] [--prefix P]   parses `benchlib.py imapbench` output
                            (lines after P: "cpu " for imapcpu) into JSON (stdout); with
@@ -305,6 +311,42 @@ def imapcpu(host, port, user, password, runs, rare):
               f"(hits={hits})", flush=True)
 
 
+# What mail clients send when they open or search a big folder (not goals of the issue; measured
+# beside Dovecot so that what docs/DESIGN.md says of them stays checked).
+CLIENT_COMMANDS = [
+    ("Thunderbird's header fetch", "UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
+     "(From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To "
+     "Content-Type Reply-To)])"),
+    ("FETCH 1:* (ENVELOPE BODYSTRUCTURE)", "FETCH 1:* (ENVELOPE BODYSTRUCTURE)"),
+    ("FETCH 1:* (INTERNALDATE)", "FETCH 1:* (INTERNALDATE)"),
+    ("UID SEARCH UNSEEN", "UID SEARCH UNSEEN"),
+    ("SEARCH FROM", 'SEARCH FROM "x.test"'),
+    ("SEARCH HEADER Message-ID", 'SEARCH HEADER Message-ID "nothing-like-it"'),
+    ("SORT (FROM SUBJECT)", "SORT (FROM SUBJECT) UTF-8 ALL"),
+    ("THREAD REFERENCES", "THREAD REFERENCES UTF-8 ALL"),
+]
+
+
+def clientbench(host, port, user, password, runs):
+    """CLIENT_COMMANDS from the raw socket client, one session, INBOX examined, each command RUNS
+    times after one unmeasured run; prints one JSON line per command: its name and its times."""
+    sock = socket.create_connection((host, port), timeout=120)
+    buf = b""
+    while b"\r\n" not in buf:
+        buf += sock.recv(4096)
+    raw_command(sock, RAW_TAG + b"1", b'LOGIN "%s" "%s"' % (user.encode(), password.encode()))
+    raw_command(sock, RAW_TAG + b"2", b"EXAMINE INBOX")
+    for k, (name, cmd) in enumerate(CLIENT_COMMANDS):
+        times = []
+        for r in range(runs + 1):
+            t, _ = raw_command(sock, b"%sc%d_%d" % (RAW_TAG, k, r), cmd.encode())
+            if r > 0:
+                times.append(round(t, 4))
+        print(json.dumps({"name": name, "command": cmd, "s": times}), flush=True)
+    raw_command(sock, RAW_TAG + b"9", b"LOGOUT")
+    sock.close()
+
+
 # ------------------------------------------------------------------ Sluice's stack
 
 class Stack:
@@ -490,6 +532,12 @@ def run_sluice(args):
             runs = parse_imapbench(text, prefix)
             check_imapbench(runs, args.messages + 1, args.runs)
             result[key] = runs
+        log("clientbench, %d runs" % args.runs)
+        out = os.path.join(args.work, "clientbench.out")
+        with open(out, "w") as f, contextlib.redirect_stdout(f):
+            clientbench("127.0.0.1", stack.imap_port, USER, PASSWORD, args.runs)
+        with open(out) as f:
+            result["client"] = [json.loads(line) for line in f if line.strip()]
 
         log("memory: fresh sluice-imapd, %d idle TLS sessions on port %d" % (args.sessions, stack.imaps_port))
         stack.restart_imapd()
@@ -578,6 +626,17 @@ def table(dov, slu):
                       "parsing): the servers' own time")
     block("imapcpu", "python imaplib's own CPU time in each command (imap_bench.py imapcpu: imapbench's steps "
                      "and results): imapbench's time cannot go below it; ratio = Dovecot's client CPU / Sluice's")
+    if slu.get("client"):
+        dc = {c["name"]: c["s"] for c in dov.get("client") or []}
+        lines.append("Other commands clients send (raw client, one session, %d runs after one unmeasured; "
+                     "not goals): the servers' own time" % slu["runs"])
+        lines.append(w % ("command", "Dovecot 2.3 s", "Sluice s", "ratio"))
+        for c in slu["client"]:
+            d = dc.get(c["name"])
+            lines.append(w % (c["name"], "%s (%s)" % (fmt_s(med(d)), ", ".join(fmt_s(x) for x in d)) if d else "-",
+                              "%s (%s)" % (fmt_s(med(c["s"])), ", ".join(fmt_s(x) for x in c["s"])),
+                              "%.2f" % (med(d) / med(c["s"])) if d and med(c["s"]) > 0 else "-"))
+        lines.append("")
     dm, sm = dov.get("memory"), slu["memory"]
     n = slu["sessions"]
     lines.append("Memory per idle logged-in IMAP session over implicit TLS, INBOX (%d messages) examined; "
@@ -652,6 +711,12 @@ def main():
     p.add_argument("--names", default="imap,imap-login")
     p.add_argument("--tree", type=int)
     p.add_argument("--port", type=int)
+    cb = sub.add_parser("clientbench")
+    cb.add_argument("host")
+    cb.add_argument("port", type=int)
+    cb.add_argument("user")
+    cb.add_argument("password")
+    cb.add_argument("runs", type=int)
     for client in ("rawbench", "imapcpu"):
         c = sub.add_parser(client)
         c.add_argument("host")
@@ -684,6 +749,8 @@ def main():
         r = measure(pid=args.pid, ppid=args.ppid, names=set(args.names.split(",")), tree=args.tree, port=args.port)
         with open(args.out, "w") as f:
             json.dump(r, f, indent=1)
+    elif args.cmd == "clientbench":
+        clientbench(args.host, args.port, args.user, args.password, args.runs)
     elif args.cmd in ("rawbench", "imapcpu"):
         client = rawbench if args.cmd == "rawbench" else imapcpu
         client(args.host, args.port, args.user, args.password, args.runs, args.rare)
