@@ -245,7 +245,7 @@ static int parse_modifiers(const struct imap_arg *m, bool uid, struct fetch_requ
 		if (imap_arg_is_atom(&m->list[i], "CHANGEDSINCE") && i + 1 < m->count) {
 			/* RFC 7162 3.1.4.1: mod-sequence-value, 1 and up */
 			req->changedsince = imap_arg_number(&m->list[++i], INT64_MAX);
-			if (req->changedsince < 0)
+			if (req->changedsince <= 0)
 				return -1;
 			req->bits |= FETCH_MODSEQ;
 		} else if (imap_arg_is_atom(&m->list[i], "VANISHED") && uid) {

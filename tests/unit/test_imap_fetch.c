@@ -66,6 +66,7 @@ START_TEST(test_items)
 	    "(FLAGS ALL)", "()", "BOGUS", "BODY[0]", "BODY[1.]", "BODY[MIME]", "BODY[1.FOO]",
 	    "BODY[]<1>", "BODY[]<1.0>", "BINARY[HEADER]", "BINARY.SIZE[1]<0.1>",
 	    "BODY[HEADER.FIELDS ()]", "BODY[HEADER.FIELDS (a:b)]", "FLAGS (CHANGEDSINCE x)",
+	    "FLAGS (CHANGEDSINCE 0)",
 	    "FLAGS (VANISHED)", "BODY[01]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
