@@ -280,6 +280,12 @@ static enum imap_parse_result skip_line_end(struct imap_parser *p)
 		digits_end = i;
 		while (i > 0 && p->tail[i - 1] >= '0' && p->tail[i - 1] <= '9')
 			i--;
+		if (plus && i == 0 && digits_end > 0 && p->tail_len == sizeof(p->tail)) {
+			/* digits past what the tail keeps: a size we cannot know, bytes we cannot skip */
+			p->state = P_ERROR;
+			p->error = "Literal too large to skip";
+			return IMAP_PARSE_FATAL;
+		}
 		if (plus && i < digits_end && i > 0 && p->tail[i - 1] == '{') {
 			int64_t n = imap_parse_number(p->tail + i, digits_end - i, INT64_MAX);
 

@@ -157,6 +157,10 @@ static const struct parse_case cases[] = {
      "[LIT 5+ skip d0 i0][BAD g1: Unexpected ')'][g2 NOOP]"},
     {"g3 X ) {5}\r\ng4 NOOP\r\n", 0, "[BAD g3: Unexpected ')'][g4 NOOP]"},
     {"g5 X ) {500+}\r\n", 0, "[FATAL Literal too large to skip]"},
+    /* a size with more digits than the skipped line's tail keeps: not skippable either */
+    {"g6 X ) {0000000000000000000000000000000000000003+}\r\nabc\r\n", 0,
+     "[FATAL Literal too large to skip]"},
+    {"g7 X ) {99999999999999999999999999999999999999+}\r\n", 0, "[FATAL Literal too large to skip]"},
     /* limits */
     {"h1 X (((((a)))))\r\nh2 NOOP\r\n", 0, "[BAD h1: Lists nested too deep][h2 NOOP]"},
     {"h3 X 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31\r\n"
