@@ -1,17 +1,18 @@
 /*
  * imap_cmd_fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8; RFC 9051
  * 6.4.5) over the index: flags, UID, dates, sizes, the cached ENVELOPE and
- * BODYSTRUCTURE and MODSEQ come from the messages rows, read in batches;
- * a message's file is opened only for body sections (or a missing cache),
- * read only as far as needed (its header, or all of it), and a whole
- * message (BODY[], RFC822, BINARY[]) is sent straight from its file. A
+ * BODYSTRUCTURE and MODSEQ come from the messages rows, read in batches,
+ * and so does HEADER.FIELDS of the names the index caches (schema 0009);
+ * a message's file is opened only for other body sections (or a missing
+ * cache), read only as far as needed (its header, or all of it), and a
+ * whole message (BODY[], RFC822, BINARY[]) is sent straight from its file
+ * through a larger write buffer while the FETCH lasts. A
  * section without PEEK sets \Seen first, through the store, and the new
  * FLAGS go with the response (6.4.5).
  */
 #include "imap_commands.h"
 
 #include "imap_db.h"
-#include "imap_envelope.h"
 #include "imap_envelope.h"
 #include "imap_qresync.h"
 #include "imap_fetch.h"

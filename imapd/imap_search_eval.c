@@ -418,7 +418,8 @@ static uint32_t msg_uid(const struct msg *m)
 
 static int64_t msg_flags(const struct msg *m)
 {
-	return m->snap != NULL ? m->snap->msgs[m->seq - 1].flags : imap_col_i64(m->res, m->row, SC_FLAGS);
+	return m->snap != NULL ? m->snap->msgs[m->seq - 1].flags
+			       : imap_col_i64(m->res, m->row, SC_FLAGS);
 }
 
 static const char *msg_keywords(const struct msg *m)
@@ -433,7 +434,8 @@ static const char *msg_keywords(const struct msg *m)
 
 static int64_t msg_size(const struct msg *m)
 {
-	return m->snap != NULL ? m->snap->msgs[m->seq - 1].size : imap_col_i64(m->res, m->row, SC_SIZE);
+	return m->snap != NULL ? m->snap->msgs[m->seq - 1].size
+			       : imap_col_i64(m->res, m->row, SC_SIZE);
 }
 
 static bool eval(const struct skey *k, struct msg *m)

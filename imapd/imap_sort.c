@@ -128,8 +128,7 @@ void imap_base_subject(const char *raw, struct sbuf *out, bool *reply_r)
 	sbuf_free(&norm);
 }
 
-/* The mailbox part of the first address of an ENVELOPE address list, case-folded. */
-/* The first address's mailbox (local part), case-folded; "" without one. */
+/* The mailbox part (local part) of a list's first address, case-folded; "" without one. */
 static char *first_mailbox(const struct imap_env_list *l)
 {
 	struct imap_env_list list = *l;

@@ -109,7 +109,8 @@ static int snapshot_msg_cmp(const void *a, const void *b)
  * their start, whose UID is >= uid (count when none): views and snapshots.
  */
 _Static_assert(offsetof(struct imap_view_msg, uid) == 0, "a view message starts with its UID");
-_Static_assert(offsetof(struct imap_snapshot_msg, uid) == 0, "a snapshot message starts with its UID");
+_Static_assert(offsetof(struct imap_snapshot_msg, uid) == 0,
+	       "a snapshot message starts with its UID");
 
 static size_t uid_lower_bound(const void *base, size_t count, size_t stride, uint32_t uid)
 {

@@ -1,7 +1,8 @@
 /*
- * imap_envelope.c: the IMAP ENVELOPE, BODYSTRUCTURE and preview of a
- * message (see imap_envelope.h), computed when it is stored and cached in
- * its index row.
+ * imap_envelope.c: the IMAP ENVELOPE, BODYSTRUCTURE, preview and the
+ * header fields clients list, of a message (see imap_envelope.h), computed
+ * when it is stored and cached in its index row; and the reader that takes
+ * a cached ENVELOPE apart again.
  *
  * Trust: the input is untrusted message text, already parsed with limits by
  * lib/message.c and lib/mime.c; nothing here recurses deeper than the MIME

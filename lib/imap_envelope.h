@@ -1,11 +1,13 @@
 /*
  * imap_envelope.h: what the IMAP index caches for each message, computed
  * once when it is stored: the ENVELOPE (RFC 3501 7.4.2, RFC 9051 7.5.2),
- * the BODYSTRUCTURE with extension data (RFC 3501 7.4.2, RFC 9051 7.5.2)
- * and a short text preview (RFC 8970), over lib/message.h and lib/mime.h.
+ * the BODYSTRUCTURE with extension data (RFC 3501 7.4.2, RFC 9051 7.5.2),
+ * a short text preview (RFC 8970) and the header fields clients list in
+ * their message views, over lib/message.h and lib/mime.h; and reading a
+ * cached ENVELOPE back.
  *
- * The results are IMAP syntax ready to send: strings are quoted when they
- * are 7-bit and plain, literals ({n} CRLF bytes) otherwise. Input is
+ * The ENVELOPE and BODYSTRUCTURE are IMAP syntax ready to send: strings are
+ * quoted when they are 7-bit and plain, literals ({n} CRLF bytes) otherwise. Input is
  * untrusted; header text that is not UTF-8 is replaced (U+FFFD) and NULs
  * dropped, so the results are always valid UTF-8 text for PostgreSQL.
  */
