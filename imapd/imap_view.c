@@ -104,14 +104,14 @@ static int snapshot_msg_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/*
- * The first of count elements of stride bytes, sorted by the uint32_t UID at
- * their start, whose UID is >= uid (count when none): views and snapshots.
- */
 _Static_assert(offsetof(struct imap_view_msg, uid) == 0, "a view message starts with its UID");
 _Static_assert(offsetof(struct imap_snapshot_msg, uid) == 0,
 	       "a snapshot message starts with its UID");
 
+/*
+ * The first of count elements of stride bytes, sorted by the uint32_t UID at
+ * their start, whose UID is >= uid (count when none): views and snapshots.
+ */
 static size_t uid_lower_bound(const void *base, size_t count, size_t stride, uint32_t uid)
 {
 	size_t lo = 0, hi = count;
